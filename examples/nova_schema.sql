@@ -1,0 +1,1 @@
+-- The sample Nova schema (filled in by the outbox work).

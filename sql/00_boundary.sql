@@ -1,0 +1,38 @@
+-- The C++/PostgreSQL error boundary: every kind of C++ failure inside a nova
+-- function becomes a clean SQL error with an errcode, and the session goes on.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS nova;
+RESET client_min_messages;
+\set VERBOSITY default
+
+SELECT nova._selftest_boundary('ok');
+-- nova::Error keeps its SQLSTATE, detail and hint
+SELECT nova._selftest_boundary('nova_error');
+\echo :LAST_ERROR_SQLSTATE
+SELECT nova._selftest_boundary('std_exception');
+\echo :LAST_ERROR_SQLSTATE
+SELECT nova._selftest_boundary('bad_alloc');
+\echo :LAST_ERROR_SQLSTATE
+SELECT nova._selftest_boundary('unknown');
+\echo :LAST_ERROR_SQLSTATE
+-- a PostgreSQL error raised under guard() crosses C++ frames unchanged
+SELECT nova._selftest_boundary('pg_error');
+\echo :LAST_ERROR_SQLSTATE
+SELECT nova._selftest_boundary('no such kind');
+\echo :LAST_ERROR_SQLSTATE
+-- destructors ran on every path above: only this call's guard is alive
+SELECT nova._selftest_boundary('live_guards');
+-- the session is still usable, inside a transaction too
+BEGIN;
+SELECT nova._selftest_boundary('ok');
+SAVEPOINT s;
+SELECT nova._selftest_boundary('std_exception');
+ROLLBACK TO SAVEPOINT s;
+SELECT nova._selftest_boundary('ok');
+COMMIT;
+-- not callable by PUBLIC
+CREATE ROLE nova_regress_nobody;
+SET ROLE nova_regress_nobody;
+SELECT nova._selftest_boundary('ok');
+RESET ROLE;
+DROP ROLE nova_regress_nobody;

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Run every nova test: unit (GoogleTest), regression (pg_regress), isolation,
+# end-to-end and fault tests (test/e2e), fuzzing (libFuzzer), and a valgrind
+# pass over the regression suite.
+# Installs what is missing, builds, installs the extension, starts a throwaway
+# cluster, and cleans up. Ends with "N passed, N failed"; exits non-zero on failure.
+#
+#   tools/test.sh                      everything
+#   tools/test.sh unit regress         only those stages (unit regress isolation e2e fuzz valgrind)
+#   NOVA_E2E='outbox*' tools/test.sh e2e    only matching e2e scripts
+#   NOVA_FUZZ_SECONDS=60               per fuzz target (default 30)
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$NOVA_REPO"
+
+STAGES=("$@")
+[ ${#STAGES[@]} -eq 0 ] && STAGES=(unit regress isolation e2e fuzz valgrind)
+want() { local s; for s in "${STAGES[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
+
+PASSED=0; FAILED=0; FAILED_NAMES=()
+pass() { PASSED=$((PASSED + ${2:-1})); }
+fail() { FAILED=$((FAILED + ${2:-1})); FAILED_NAMES+=("$1"); }
+
+WORK="$(nova_tmpdir test)"
+CLUSTER="$WORK/cluster"
+cleanup() {
+  nova_cluster_stop "$CLUSTER" immediate
+  if [ "${NOVA_KEEP:-0}" = 1 ]; then nova_log "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+nova_ensure_deps
+nova_build
+nova_install
+
+# ---- unit tests -------------------------------------------------------------
+if want unit && ls test/unit/*.cpp >/dev/null 2>&1; then
+  nova_log "unit tests"
+  if make -s unit >"$WORK/unit-build.log" 2>&1; then
+    build/unit_tests --gtest_brief=1 >"$WORK/unit.log" 2>&1; rc=$?
+    cat "$WORK/unit.log" | grep -v '^\[       OK \]' | tail -40
+    n_ok=$(grep -oP '\[  PASSED  \] \K[0-9]+' "$WORK/unit.log" || echo 0)
+    n_bad=$(grep -oP '\[  FAILED  \] \K[0-9]+(?= test)' "$WORK/unit.log" || echo 0)
+    pass unit "${n_ok:-0}"
+    if [ "$rc" -ne 0 ]; then fail "unit" "$(( ${n_bad:-0} > 0 ? n_bad : 1 ))"; fi
+  else
+    cat "$WORK/unit-build.log"; fail "unit (build)"
+  fi
+fi
+
+# ---- regression and isolation against a throwaway preloaded cluster ---------
+run_pg_regress() {  # $1 = label, $2 = pg_regress binary, rest = args
+  local label="$1" bin="$2"; shift 2
+  local out="$WORK/$label"
+  mkdir -p "$out"
+  "$bin" --inputdir="$NOVA_REPO" --outputdir="$out" --host="$PGHOST" --port="$PGPORT" --user=postgres \
+         --dbname=contrib_regression "$@" 2>&1 | tee "$out/run.log"
+  local n_ok n_bad
+  n_ok=$(grep -cE '(\.\.\. ok|^ok [0-9]+)' "$out/run.log" || true)
+  n_bad=$(grep -cE '(\.\.\. FAILED|^not ok [0-9]+)' "$out/run.log" || true)
+  pass "$label" "$n_ok"
+  if [ "$n_bad" -gt 0 ] || ! grep -qE 'All [0-9]+ tests passed|^# All [0-9]+ tests passed' "$out/run.log"; then
+    fail "$label" "$(( n_bad > 0 ? n_bad : 1 ))"
+    echo "======== $label: regression.diffs ========"
+    cat "$out/regression.diffs" 2>/dev/null
+    echo "======== server log (last 200 lines) ========"
+    tail -200 "$CLUSTER/server.log"
+  fi
+}
+
+PGX="$("$(nova_pg_config)" --pkglibdir)/pgxs/src/test"
+if want regress || want isolation || want valgrind; then
+  mkdir -p "$CLUSTER"; chmod 755 "$CLUSTER"; [ "$(id -u)" -eq 0 ] && chown postgres "$CLUSTER"
+  nova_cluster_init "$CLUSTER" "max_prepared_transactions = 10"
+  nova_cluster_start "$CLUSTER" || { fail "cluster start"; }
+  nova_cluster_env "$CLUSTER" contrib_regression
+fi
+
+if want regress && ls sql/*.sql >/dev/null 2>&1; then
+  nova_log "regression tests (pg_regress)"
+  run_pg_regress regress "$PGX/regress/pg_regress" $(ls sql/*.sql | xargs -n1 basename | sed 's/\.sql$//' | sort)
+fi
+
+if want isolation && ls specs/*.spec >/dev/null 2>&1; then
+  nova_log "isolation tests"
+  run_pg_regress isolation "$PGX/isolation/pg_isolation_regress" --dbname=isolation_regression \
+    $(ls specs/*.spec | xargs -n1 basename | sed 's/\.spec$//' | sort)
+fi
+
+# ---- valgrind: the regression suite in a backend run under memcheck -----------
+if want valgrind && ls sql/*.sql >/dev/null 2>&1 && command -v valgrind >/dev/null; then
+  nova_log "regression tests under valgrind"
+  VG="$WORK/vg"; mkdir -p "$VG"; chmod 755 "$VG"; [ "$(id -u)" -eq 0 ] && chown postgres "$VG"
+  nova_cluster_stop "$CLUSTER" fast
+  # Run the postmaster under valgrind; every backend it forks is checked.
+  nova_as_run_user valgrind --quiet --trace-children=yes --error-exitcode=0 --leak-check=no \
+     --suppressions="$NOVA_REPO/test/valgrind.supp" --gen-suppressions=all --log-file="$VG/vg.%p.log" \
+     "$(nova_pg_bindir)/postgres" -D "$CLUSTER/data" >"$CLUSTER/server.log" 2>&1 &
+  nova_wait_for 120 "postgres under valgrind" "$(nova_pg_bindir)/pg_isready" -q -h "$CLUSTER" -p "$(cat "$CLUSTER/port")" || true
+  run_pg_regress valgrind "$PGX/regress/pg_regress" $(ls sql/*.sql | xargs -n1 basename | sed 's/\.sql$//' | sort)
+  nova_cluster_stop "$CLUSTER" fast
+  # Errors in nova's code fail the stage; PostgreSQL's own known noise is suppressed.
+  if grep -l -E 'nova\.so|nova::' "$VG"/vg.*.log >/dev/null 2>&1 && grep -h -A30 -E '^==[0-9]+== (Invalid|Conditional|Use of uninit|Syscall param)' "$VG"/vg.*.log | grep -q 'nova'; then
+    grep -h -B2 -A30 -E '^==[0-9]+== (Invalid|Conditional|Use of uninit|Syscall param)' "$VG"/vg.*.log | head -200
+    fail "valgrind memcheck"
+  else
+    pass "valgrind memcheck"
+  fi
+fi
+if want regress || want isolation; then nova_cluster_stop "$CLUSTER" fast; fi
+
+# ---- end-to-end and fault tests ---------------------------------------------
+if want e2e && ls test/e2e/*.sh >/dev/null 2>&1; then
+  make -s tools >/dev/null || fail "tools (build)"
+  for t in test/e2e/*.sh; do
+    name="$(basename "$t" .sh)"
+    case "$name" in ${NOVA_E2E:-*}) ;; *) continue ;; esac
+    nova_log "e2e: $name"
+    if NOVA_TEST_WORK="$WORK" timeout 600 bash "$t"; then pass "$name"; else fail "e2e $name"; fi
+  done
+fi
+
+# ---- fuzzing (bounded) -----------------------------------------------------------
+if want fuzz && ls test/fuzz/*_fuzz.cpp >/dev/null 2>&1; then
+  if make -s fuzz >"$WORK/fuzz-build.log" 2>&1; then
+    for f in build/fuzz/*_fuzz; do
+      name="$(basename "$f")"; corpus="test/fuzz/corpus/${name%_fuzz}"
+      nova_log "fuzz: $name (${NOVA_FUZZ_SECONDS:-30}s)"
+      mkdir -p "$WORK/fuzz-$name"
+      if "$f" -max_total_time="${NOVA_FUZZ_SECONDS:-30}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+            "$WORK/fuzz-$name" $( [ -d "$corpus" ] && echo "$corpus" ) >"$WORK/fuzz-$name.log" 2>&1; then
+        grep -E 'stat::number_of_executed_units|Done' "$WORK/fuzz-$name.log" | tail -2
+        pass "fuzz $name"
+      else
+        tail -60 "$WORK/fuzz-$name.log"; fail "fuzz $name"
+      fi
+    done
+  else
+    cat "$WORK/fuzz-build.log"; fail "fuzz (build)"
+  fi
+fi
+
+echo
+[ ${#FAILED_NAMES[@]} -gt 0 ] && echo "failed: ${FAILED_NAMES[*]}"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
