@@ -51,7 +51,7 @@ EOF
 done
 # pgbench client variables persist across transactions: switch each connection once.
 { echo '\if :{?spi}'; echo '\else'; echo 'SELECT nova._outbox_fast_path(false);'; echo '\set spi 1'; echo '\endif'
-  sed 's/posts_nova/posts_nova/' "$WORK/nova.sql"; } >"$WORK/nova_spi.sql"
+  cat "$WORK/nova.sql"; } >"$WORK/nova_spi.sql"
 VARIANTS=(plain nova nova_spi plpgsql)
 
 declare -A SUM
