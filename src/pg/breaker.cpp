@@ -170,6 +170,8 @@ ConfigRow read_config_row(const char *name) {
   return row;
 }
 
+int64 interval_us(const Interval *iv);
+
 // Interval text → microseconds via PostgreSQL's own interval parser (months count 30 days).
 std::optional<int64_t> parse_duration(const std::string &text) {
   Interval *iv = nullptr;
@@ -182,12 +184,7 @@ std::optional<int64_t> parse_duration(const std::string &text) {
   } catch (const nova::pg::PgError &) {
     return std::nullopt;
   }
-  double us = static_cast<double>(iv->time) + static_cast<double>(iv->day) * USECS_PER_DAY +
-              static_cast<double>(iv->month) * DAYS_PER_MONTH * USECS_PER_DAY;
-  if (us > 1e18) return INT64_MAX;
-  if (us < -1e18) return INT64_MIN;
-  return static_cast<int64_t>(iv->time + static_cast<int64>(iv->day) * USECS_PER_DAY +
-                              static_cast<int64>(iv->month) * DAYS_PER_MONTH * USECS_PER_DAY);
+  return interval_us(iv);
 }
 
 core::Config parse_options(const char *json) { return core::parse_config(json, parse_duration); }
@@ -451,7 +448,12 @@ void api_call(F &&f) {
                   r.hint ? errhint("%s", r.hint) : 0));
 }
 
+// Interval → microseconds (a month counts 30 days), saturating instead of overflowing.
 int64 interval_us(const Interval *iv) {
+  double us = static_cast<double>(iv->time) + static_cast<double>(iv->day) * USECS_PER_DAY +
+              static_cast<double>(iv->month) * DAYS_PER_MONTH * USECS_PER_DAY;
+  if (us >= 9.2e18) return PG_INT64_MAX;
+  if (us <= -9.2e18) return PG_INT64_MIN;
   return iv->time + static_cast<int64>(iv->day) * USECS_PER_DAY +
          static_cast<int64>(iv->month) * DAYS_PER_MONTH * USECS_PER_DAY;
 }
@@ -549,6 +551,8 @@ NOVA_FUNCTION(nova_breaker_clock_advance) {
   require_shmem();
   int64 us = interval_us(PG_GETARG_INTERVAL_P(0));
   if (us < 0) throw nova::Error(nova::sqlstate::kInvalidParameterValue, "the breaker clock only moves forward");
+  if (us > 10 * 366 * USECS_PER_DAY)
+    throw nova::Error(nova::sqlstate::kInvalidParameterValue, "the breaker clock moves at most 10 years at a time");
   pg_atomic_fetch_add_u64(&g_shared->clock_offset_us, static_cast<uint64>(us));
   PG_RETURN_VOID();
 }
