@@ -44,6 +44,28 @@ q "SELECT nova._breaker_clock_advance('1 min')" >/dev/null
 expect "session B takes the permit and disconnects" "t" "SELECT nova.breaker_allow('e2e_exit')"
 expect "session C can probe" "t" "SELECT nova.breaker_allow('e2e_exit')"
 
+# ---- many sessions hammering one breaker through all its states: invariants hold ------------------
+q "SELECT nova.breaker_configure('e2e_storm', '{\"sliding_window_size\": 10, \"minimum_number_of_calls\": 5,
+     \"wait_duration_in_open_state\": \"20 ms\", \"permitted_calls_in_half_open_state\": 3,
+     \"randomized_wait_factor\": 0.5}')" >/dev/null
+STORM="$(nova_tmpdir storm)"; NOVA_CLEANUP_DIRS+=("$STORM")
+cat > "$STORM/storm.sql" <<'SQL'
+SELECT CASE WHEN nova.breaker_allow('e2e_storm')
+            THEN nova.breaker_record('e2e_storm', random() > 0.4, make_interval(secs => random() / 100)) END;
+SQL
+chmod 644 "$STORM/storm.sql"
+pgbench -n -T 3 -c 4 -j 2 -f "$STORM/storm.sql" >"$STORM/pgbench.log" 2>&1 || { cat "$STORM/pgbench.log"; exit 1; }
+grep -q "number of failed transactions: 0" "$STORM/pgbench.log" || { cat "$STORM/pgbench.log"; exit 1; }
+expect "storm: invariants" "t" \
+  "SELECT state IN ('CLOSED','OPEN','HALF_OPEN') AND half_open_permits_in_use BETWEEN 0 AND 3 AND calls BETWEEN 0 AND 10
+     AND failed_calls <= calls FROM nova.breakers WHERE name = 'e2e_storm'"
+grep -q "circuit breaker \"e2e_storm\" changed from CLOSED to OPEN" "$NOVA_CLUSTER/server.log" \
+  || { nova_log "FAIL: storm never opened the breaker"; exit 1; }
+nova_log "ok: storm opened and probed the breaker ($(grep -c 'e2e_storm" changed' "$NOVA_CLUSTER/server.log") transitions)"
+# With all sessions gone, no permit is left behind.
+expect "storm: no permit held after the sessions exited" "0" \
+  "SELECT half_open_permits_in_use FROM nova.breakers WHERE name = 'e2e_storm'"
+
 # ---- the relay's breaker is an ordinary breaker ----------------------------------------------
 q "SELECT nova.breaker_force('kafka', 'open')" >/dev/null
 expect "kafka forced open" "FORCED_OPEN" "SELECT state FROM nova.breakers WHERE name = 'kafka'"
