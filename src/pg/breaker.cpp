@@ -187,11 +187,13 @@ std::optional<int64_t> parse_duration(const std::string &text) {
   return interval_us(iv);
 }
 
-core::Config parse_options(const char *json) { return core::parse_config(json, parse_duration); }
+core::Config parse_options(const char *name, const char *json) {
+  return core::parse_config(json, parse_duration, core::default_config_for(name));
+}
 
 core::Config parse_stored_options(const char *name, const char *json) {
   try {
-    return parse_options(json);
+    return parse_options(name, json);
   } catch (const nova::Error &e) {
     throw nova::Error(e.sqlstate(), std::string(e.what()) + " in nova.breaker_config for breaker \"" + name + "\"",
                       e.detail(), "Fix it with nova.breaker_configure().");
@@ -239,7 +241,7 @@ int ensure_slot(const char *name) {
   int idx = find_slot(name);
   if (idx >= 0 && g_shared->slots[idx].config_loaded) return idx;
   ConfigRow row = read_config_row(name);
-  core::Config cfg = row.options ? parse_stored_options(name, row.options) : core::default_config();
+  core::Config cfg = row.options ? parse_stored_options(name, row.options) : core::default_config_for(name);
   if (idx < 0) idx = create_slot(name, cfg, row.consulted);
   if (row.consulted) {
     Slot &s = g_shared->slots[idx];
@@ -537,7 +539,7 @@ NOVA_FUNCTION(nova_breaker_prepare_config) {
   check_name(name);
   Jsonb *jb = PG_GETARG_JSONB_P(1);
   char *json = JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
-  core::Config cfg = parse_options(json);
+  core::Config cfg = parse_options(name, json);
   if (nova::pg::shmem_available() && g_shared != nullptr) {
     ensure_slot(name);  // a full table is an error now, not at commit
     add_pending(name, cfg);

@@ -67,6 +67,10 @@ expect "storm: no permit held after the sessions exited" "0" \
   "SELECT half_open_permits_in_use FROM nova.breakers WHERE name = 'e2e_storm'"
 
 # ---- the relay's breaker is an ordinary breaker ----------------------------------------------
+q "SELECT nova.breaker_force('kafka', 'closed')" >/dev/null
+expect "kafka has the relay's defaults" "3|1|5 s" \
+  "SELECT concat_ws('|', config->>'consecutive_failures_threshold', config->>'permitted_calls_in_half_open_state',
+                    config->>'wait_duration_in_open_state') FROM nova.breakers WHERE name = 'kafka'"
 q "SELECT nova.breaker_force('kafka', 'open')" >/dev/null
 expect "kafka forced open" "FORCED_OPEN" "SELECT state FROM nova.breakers WHERE name = 'kafka'"
 q "SELECT nova.breaker_force('kafka', 'closed')" >/dev/null
