@@ -158,6 +158,29 @@ SELECT nova.validate_event('RegressPostCreated', '{"id": "x", "author_id": 2, "b
        nova.validate_event('RegressPostCreated', '{"id": 1, "author_id": 2, "body": "hi"}') AS off_valid;
 RESET nova.validate_events;
 
+-- Outbox writes are validated: nova.publish and the outbox row trigger
+SELECT nova.publish('regress.posts', '1', 'RegressPostCreated', '{"id": 1, "author_id": 2, "body": "hi"}') IS NOT NULL AS published;
+SELECT nova.publish('regress.posts', '2', 'RegressPostCreated', '{"id": 2, "author_id": 2, "body": 42}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT nova.publish('regress.posts', '3', 'RegressPostCreated', NULL) IS NOT NULL AS tombstone_published;
+SELECT nova.publish('regress.posts', '4', 'RegressUnregistered', '{"x": 1}') IS NOT NULL AS unregistered_published;
+CREATE TABLE regress_schema_posts (id int PRIMARY KEY, author_id int NOT NULL, body text);
+SELECT nova.enable_outbox('regress_schema_posts', entity => 'RegressSchemaPost');
+SELECT nova.register_schema('RegressSchemaPostCreated', '{"type": "object", "required": ["body"],
+  "properties": {"id": {"type": "integer"}, "body": {"type": "string", "minLength": 1}}}') AS version;
+INSERT INTO regress_schema_posts VALUES (1, 7, 'first post');
+INSERT INTO regress_schema_posts VALUES (2, 7, '');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS rows_kept FROM regress_schema_posts;
+SET nova.validate_events = warn;
+INSERT INTO regress_schema_posts VALUES (3, 7, NULL);
+RESET nova.validate_events;
+SELECT event_type, key, schema_version FROM nova.outbox
+  WHERE event_type LIKE 'Regress%' ORDER BY id;
+SELECT nova.disable_outbox('regress_schema_posts');
+DROP TABLE regress_schema_posts;
+DELETE FROM nova.outbox WHERE event_type LIKE 'Regress%';
+
 -- the per-backend cache follows registrations, rollbacks and direct table changes
 SELECT nova.validate_event('RegressNone', '5') AS v2_integer;
 BEGIN;
