@@ -31,6 +31,21 @@ bash "$SCRIPT" "$WORKDIR" || fail "a compatible change must pass"
 out="$(bash "$SCRIPT" --register "$WORKDIR")" || fail "register v2: $out"
 echo "$out" | grep -q 'PostCreated version 2' || fail "PostCreated should be at version 2: $out"
 
+# a deploy role that is not the owner: EXECUTE on register_schema plus SELECT/INSERT on the registry
+nova_psql -c "CREATE ROLE nova_schema_deployer LOGIN;
+  GRANT EXECUTE ON FUNCTION nova.register_schema(text, jsonb, text) TO nova_schema_deployer;
+  GRANT SELECT, INSERT ON nova.event_schemas TO nova_schema_deployer;"
+/usr/bin/python3 - "$WORKDIR/UserSignedUp.json" <<'PY'
+import json, sys
+p = sys.argv[1]; s = json.load(open(p))
+s["properties"]["handle"]["maxLength"] = 40
+json.dump(s, open(p, "w"), indent=2)
+PY
+out="$(PGUSER=nova_schema_deployer bash "$SCRIPT" --register "$WORKDIR")" || fail "deployer register: $out"
+echo "$out" | grep -q 'UserSignedUp version 2' || fail "UserSignedUp should be at version 2: $out"
+[ "$(nova_psql -c "SELECT created_by FROM nova.event_schemas WHERE event_type = 'UserSignedUp' AND version = 2")" = nova_schema_deployer ] \
+  || fail "created_by must name the deploy role"
+
 # a breaking change (narrowed length, removed property) fails with paths and codes
 /usr/bin/python3 - "$WORKDIR/CommentCreated.json" <<'PY'
 import json, sys
@@ -56,6 +71,6 @@ if err="$(nova_psql -c "SELECT nova.publish('nova.users', '2', 'UserSignedUp',
   fail "an invalid UserSignedUp must fail"
 fi
 echo "$err" | grep -q '\$.handle: string of 2 characters is shorter than minLength 3' || fail "unexpected error: $err"
-[ "$(nova_psql -c "SELECT schema_version FROM nova.outbox WHERE event_type = 'UserSignedUp'")" = 1 ] \
-  || fail "the outbox row must record schema version 1"
+[ "$(nova_psql -c "SELECT schema_version FROM nova.outbox WHERE event_type = 'UserSignedUp'")" = 2 ] \
+  || fail "the outbox row must record schema version 2"
 echo "schemas CI gate: ok"
