@@ -132,6 +132,14 @@ SELECT nova.register_schema('RegressTrans', '{"type": "integer", "minimum": 0}',
 \echo :LAST_ERROR_SQLSTATE
 SELECT nova.register_schema('RegressTrans', '{"type": "integer", "title": "count"}', 'FULL') AS v5;
 
+-- passing *_TRANSITIVE registrations
+SELECT nova.register_schema('RegressTransOk', '{"type": "integer"}') AS v1;
+SELECT nova.register_schema('RegressTransOk', '{"type": ["integer", "null"]}', 'BACKWARD_TRANSITIVE') AS v2;
+SELECT nova.register_schema('RegressTransOk', '{"type": "integer", "maximum": 100}', 'FORWARD_TRANSITIVE') AS v3;
+SELECT nova.register_schema('RegressFullT', '{"type": "object", "properties": {"a": {"type": "string"}}}') AS v1;
+SELECT nova.register_schema('RegressFullT', '{"type": "object", "properties": {"a": {"type": "string"}, "b": {}}}', 'FULL_TRANSITIVE') AS v2;
+SELECT nova.register_schema('RegressFullT', '{"type": "object", "description": "ping", "properties": {"a": {"type": "string", "title": "A"}, "b": {}}}', 'FULL_TRANSITIVE') AS v3;
+
 SELECT event_type, version, compatibility, created_by = current_user AS by_me, created_at <= now() AS dated
   FROM nova.event_schemas WHERE event_type LIKE 'Regress%' ORDER BY event_type, version;
 
