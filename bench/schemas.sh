@@ -3,7 +3,7 @@
 # Same run, same payload; each figure is the best of three loops of N calls in one statement:
 #   publish, no schema registered for the type      (the "costs ~nothing" path)
 #   publish, nova.validate_events = off
-#   publish, validated against a 9-property closed schema (PostCreated)
+#   publish, validated against the 9-property closed PostCreated schema
 #   nova.validate_event alone (validation without the INSERT), with and without a schema
 #   a hand-written PL/pgSQL check of the same rules (what a user would otherwise write)
 #   NOVA_BENCH_CALLS=20000 bash bench/schemas.sh
@@ -21,11 +21,11 @@ CREATE FUNCTION bench_plpgsql_check(p jsonb) RETURNS int LANGUAGE plpgsql AS $$
 DECLARE k text;
 BEGIN
   IF jsonb_typeof(p) <> 'object' THEN RAISE EXCEPTION 'expected object'; END IF;
-  FOREACH k IN ARRAY ARRAY['id', 'author_id', 'body', 'created_at'] LOOP
+  FOREACH k IN ARRAY ARRAY['id', 'author_id', 'body', 'visibility', 'created_at', 'updated_at'] LOOP
     IF NOT p ? k THEN RAISE EXCEPTION 'missing %', k; END IF;
   END LOOP;
   FOR k IN SELECT jsonb_object_keys(p) LOOP
-    IF k NOT IN ('id','author_id','body','visibility','created_at','updated_at','deleted_at','deleted_by') THEN
+    IF k NOT IN ('id','author_id','body','visibility','reply_to_id','created_at','updated_at','deleted_at','deleted_by') THEN
       RAISE EXCEPTION 'additional %', k; END IF;
   END LOOP;
   IF jsonb_typeof(p->'id') <> 'number' OR (p->>'id')::numeric < 1 OR (p->>'id')::numeric <> trunc((p->>'id')::numeric) THEN RAISE EXCEPTION 'id'; END IF;
@@ -33,12 +33,14 @@ BEGIN
   IF jsonb_typeof(p->'body') <> 'string' OR length(p->>'body') NOT BETWEEN 1 AND 10000 THEN RAISE EXCEPTION 'body'; END IF;
   IF p ? 'visibility' AND p->>'visibility' NOT IN ('public','followers','private') THEN RAISE EXCEPTION 'visibility'; END IF;
   IF jsonb_typeof(p->'created_at') <> 'string' THEN RAISE EXCEPTION 'created_at'; END IF;
-  PERFORM (p->>'created_at')::timestamptz;
+  IF jsonb_typeof(p->'updated_at') <> 'string' THEN RAISE EXCEPTION 'updated_at'; END IF;
+  IF jsonb_typeof(coalesce(p->'reply_to_id', 'null')) NOT IN ('number', 'null') THEN RAISE EXCEPTION 'reply_to_id'; END IF;
+  PERFORM (p->>'created_at')::timestamptz, (p->>'updated_at')::timestamptz;
   RETURN 1;
 END $$;
 SQL
 
-PAYLOAD='{"id": 42, "author_id": 7, "body": "hello, nova", "visibility": "public", "created_at": "2026-11-27T05:00:00.123456+00:00", "updated_at": null, "deleted_at": null, "deleted_by": null}'
+PAYLOAD='{"id": 42, "author_id": 7, "body": "hello, nova", "visibility": "public", "reply_to_id": null, "created_at": "2026-11-27T05:00:00.123456+00:00", "updated_at": "2026-11-27T05:00:00.123456+00:00", "deleted_at": null, "deleted_by": null}'
 nova_psql <<'SQL' >/dev/null
 CREATE FUNCTION bench_us(q text, n int) RETURNS float8 LANGUAGE plpgsql AS $$
 DECLARE t0 timestamptz; best float8 := 'Infinity'; i int;
@@ -78,5 +80,5 @@ printf '%-55s %8s  (%sx)\n' "nova.publish, no schema (measured again)" "$p_none2
 printf '%-55s %8s  (%sx)\n' "nova.publish, nova.validate_events = off" "$p_off" "$(ratio "$p_off" "$p_none")"
 printf '%-55s %8s  (%sx)\n' "nova.publish, validated against PostCreated" "$p_with" "$(ratio "$p_with" "$p_none")"
 printf '%-55s %8s\n' "nova.validate_event, no schema" "$v_none"
-printf '%-55s %8s\n' "nova.validate_event, PostCreated (8 props, closed)" "$v_with"
+printf '%-55s %8s\n' "nova.validate_event, PostCreated (9 props, closed)" "$v_with"
 printf '%-55s %8s  (nova %sx faster)\n' "hand-written PL/pgSQL check of the same rules" "$v_plpgsql" "$(ratio "$v_plpgsql" "$v_with")"

@@ -158,6 +158,20 @@ SELECT nova.validate_event('RegressPostCreated', '{"id": 1, "author_id": 2, "bod
 \echo :LAST_ERROR_SQLSTATE
 SELECT nova.validate_event('RegressPostCreated', '[1, 2]');
 \echo :LAST_ERROR_SQLSTATE
+-- payload shapes: nested arrays and objects, scalars at the top, numbers as JSON sees them
+SELECT nova.register_schema('RegressShapes', '{"type": ["object", "integer"],
+  "properties": {"rows": {"type": "array", "items": {"type": "object", "required": ["n"],
+    "properties": {"n": {"type": "integer", "maximum": 18446744073709551615}, "tags": {"items": {"type": "string"}}}}}}}') AS version;
+SELECT nova.validate_event('RegressShapes', '{"rows": [{"n": 1.0}, {"n": -9223372036854775808, "tags": []}, {"n": 18446744073709551615, "tags": ["a", "b"]}]}') AS nested_ok;
+SELECT nova.validate_event('RegressShapes', '{"rows": [{"n": 1}, {"n": 2, "tags": ["a", 3]}]}');
+SELECT nova.validate_event('RegressShapes', '{"rows": [{"n": 1}, {"m": 2}]}');
+SELECT nova.validate_event('RegressShapes', '{"rows": [{"n": 1.5}]}');
+SELECT nova.validate_event('RegressShapes', '{"rows": [{"n": 1e400}]}');
+-- past 2^64 numbers compare as doubles (as in JavaScript validators): 2^64 equals the maximum 2^64-1
+SELECT nova.validate_event('RegressShapes', '{"rows": [{"n": 18446744073709551616}]}') AS double_precision;
+SELECT nova.validate_event('RegressShapes', '42') AS scalar_ok;
+SELECT nova.validate_event('RegressShapes', '"42"');
+SELECT nova.validate_event('RegressShapes', '[]');
 -- warn: a warning, version 0 (no schema-version header); off: no check
 SET nova.validate_events = warn;
 SELECT nova.validate_event('RegressPostCreated', '{"id": "x", "author_id": 2, "body": "hi"}') AS warned;

@@ -12,7 +12,10 @@
 // or run their PostgreSQL calls under guard().
 #include "pg/schema_api.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <string>
@@ -36,6 +39,8 @@ extern "C" {
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/numeric.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -220,28 +225,112 @@ const CachedSchema *lookup(const char *event_type) noexcept {
   return it == g_cache->end() ? nullptr : &it->second;
 }
 
-// Validate JSON text against an entry. Writes "path: message" into out and
-// returns true when invalid; returns false when valid.
-bool first_violation(const CachedSchema *entry, const char *payload_text, char *out, size_t outlen,
-                     bool *internal_failure) noexcept {
-  *internal_failure = false;
-  try {
-    json instance = json::parse(payload_text, nullptr, false);
-    if (instance.is_discarded()) {
-      snprintf(out, outlen, "$: payload cannot be checked (a number is outside the double range)");
-      return true;
+// A jsonb number as nlohmann-json would have parsed its text: integers that fit
+// int64/uint64 stay integers, everything else becomes a double (±inf beyond range).
+void set_number(json *slot, const char *text) {
+  bool integral = strpbrk(text, ".eE") == nullptr;
+  if (integral) {
+    errno = 0;
+    char *end;
+    long long ll = strtoll(text, &end, 10);
+    if (errno == 0 && *end == '\0') {
+      *slot = static_cast<int64_t>(ll);
+      return;
     }
+    if (text[0] != '-') {
+      errno = 0;
+      unsigned long long ull = strtoull(text, &end, 10);
+      if (errno == 0 && *end == '\0') {
+        *slot = static_cast<uint64_t>(ull);
+        return;
+      }
+    }
+  }
+  *slot = strtod(text, nullptr);
+}
+
+// Build the payload as nlohmann-json straight from the jsonb iterator (no text
+// round trip). The PostgreSQL calls here can only fail on out-of-memory; while
+// they run, this frame holds only trivially destructible locals, and the caller
+// runs it under guard(). nlohmann may throw (bad_alloc): the caller catches.
+void build_json(Jsonb *jb, json *root) {
+  JsonbIterator *it = JsonbIteratorInit(&jb->root);
+  JsonbValue v;
+  JsonbIteratorToken tok;
+  int cap = 16, depth = 0;
+  json **stack = static_cast<json **>(palloc(sizeof(json *) * cap));
+  json *pending = nullptr;  // the object member the next value goes to (set by WJB_KEY)
+  bool raw_scalar = false;
+  while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE) {
+    if (tok == WJB_BEGIN_ARRAY || tok == WJB_BEGIN_OBJECT) {
+      if (tok == WJB_BEGIN_ARRAY && v.val.array.rawScalar) {
+        raw_scalar = true;
+        continue;
+      }
+      if (depth == cap) {
+        cap *= 2;
+        stack = static_cast<json **>(repalloc(stack, sizeof(json *) * cap));
+      }
+      json *slot = depth == 0 ? root : stack[depth - 1]->is_array() ? &stack[depth - 1]->emplace_back() : pending;
+      *slot = tok == WJB_BEGIN_ARRAY ? json::array() : json::object();
+      stack[depth++] = slot;
+    } else if (tok == WJB_END_ARRAY || tok == WJB_END_OBJECT) {
+      if (depth > 0) depth--;
+    } else if (tok == WJB_KEY) {
+      pending = &(*stack[depth - 1])[std::string(v.val.string.val, v.val.string.len)];
+    } else if (tok == WJB_VALUE || tok == WJB_ELEM) {
+      json *slot = tok == WJB_VALUE ? pending : (raw_scalar && depth == 0) ? root : &stack[depth - 1]->emplace_back();
+      switch (v.type) {
+        case jbvNull: *slot = nullptr; break;
+        case jbvBool: *slot = static_cast<bool>(v.val.boolean); break;
+        case jbvString: *slot = std::string(v.val.string.val, v.val.string.len); break;
+        case jbvNumeric: {
+          char *text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
+          set_number(slot, text);
+          pfree(text);
+          break;
+        }
+        default: break;
+      }
+    }
+  }
+  pfree(stack);
+}
+
+enum class Check { kValid, kInvalid, kFailed, kPgError };
+
+// Validate a payload against an entry. kInvalid/kFailed write a message into
+// out; kPgError hands back a PostgreSQL error to re-raise.
+Check validate_payload(const CachedSchema *entry, Jsonb *payload, char *out, size_t outlen,
+                       ErrorData **pg_error) noexcept {
+  try {
+    json instance;
+    bool failed = false;
+    guard([&] {
+      try {
+        build_json(payload, &instance);
+      } catch (const std::exception &e) {
+        failed = true;
+        snprintf(out, outlen, "%s", e.what());
+      } catch (...) {
+        failed = true;
+        snprintf(out, outlen, "unknown C++ exception");
+      }
+    });
+    if (failed) return Check::kFailed;
     auto v = entry->schema->validate(instance);
-    if (!v) return false;
+    if (!v) return Check::kValid;
     snprintf(out, outlen, "%s", v->to_string().c_str());
-    return true;
+    return Check::kInvalid;
+  } catch (const PgError &e) {
+    *pg_error = e.edata();
+    return Check::kPgError;
   } catch (const std::exception &e) {
     snprintf(out, outlen, "%s", e.what());
   } catch (...) {
     snprintf(out, outlen, "unknown C++ exception");
   }
-  *internal_failure = true;
-  return true;
+  return Check::kFailed;
 }
 
 // ---------------------------------------------------------------------------
@@ -366,13 +455,13 @@ int32 schema_check_event(const char *event_type, Jsonb *payload) {
                      errhint("Register a corrected version with nova.register_schema(..., compatibility => 'NONE').")));
     return 0;
   }
-  char *text = JsonbToCString(nullptr, &payload->root, VARSIZE(payload));
   char problem[1024];
-  bool internal = false;
-  bool invalid = first_violation(entry, text, problem, sizeof problem, &internal);
-  pfree(text);
-  if (internal) ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("event validation failed: %s", problem)));
-  if (!invalid) return entry->version;
+  ErrorData *pg_error = nullptr;
+  Check result = validate_payload(entry, payload, problem, sizeof problem, &pg_error);
+  if (result == Check::kPgError) ReThrowError(pg_error);
+  if (result == Check::kFailed)
+    ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("event validation failed: %s", problem)));
+  if (result == Check::kValid) return entry->version;
   ereport(elevel, (errcode(ERRCODE_CHECK_VIOLATION),
                    errmsg("event \"%s\" does not match its schema (version %d): %s", event_type, entry->version,
                           problem),
