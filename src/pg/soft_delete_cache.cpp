@@ -4,7 +4,7 @@
 #include "pg/soft_delete.h"
 
 #include "pg/identity.h"
-#include "pg/guc.h"
+#include "pg/correlation.h"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -395,7 +395,7 @@ void audit(Table *t, const char *action, HeapTuple tup, TupleDesc desc, const ch
   values[0] = CStringGetTextDatum(action);
   values[1] = CStringGetTextDatum(t->qualname);
   if (actor) values[2] = CStringGetTextDatum(actor); else nulls[2] = 'n';
-  const char *corr = (nova_guc_correlation_id && nova_guc_correlation_id[0]) ? nova_guc_correlation_id : nullptr;
+  const char *corr = nova::pg::current_correlation_id();  // the id outbox events of this transaction carry
   if (corr) values[3] = CStringGetTextDatum(corr); else nulls[3] = 'n';
   values[4] = Int64GetDatum(op);
   if (op_null) nulls[4] = 'n';
