@@ -36,7 +36,7 @@ struct Table {
   AttrNumber att_deleted_at, att_deleted_by, att_deleted_op;
   int nchildren;
   Child *children;
-  SPIPlanPtr soft_delete_plan;  // UPDATE ONLY t SET deleted_at = now() WHERE ctid = $1
+  SPIPlanPtr soft_delete_plan;  // UPDATE ONLY t SET deleted_at = now(), deleted_by = $2, deleted_op = $3 WHERE ctid = $1
   SPIPlanPtr delete_by_pk_plan; // DELETE FROM ONLY t WHERE pk = $1.. (the view's INSTEAD OF trigger)
   SPIPlanPtr audit_plan;        // INSERT INTO nova.audit_log …
 };
@@ -57,6 +57,7 @@ struct OpState {
   Mode mode;
   uint64 soft_deleted;  // monotonic: rows soft-deleted by the BEFORE DELETE trigger
   uint64 restored;      // monotonic: rows restored (any path)
+  bool internal;        // the DELETE trigger's own UPDATE is running: it audits and cascades itself
 };
 extern OpState g_state;
 

@@ -30,7 +30,7 @@ extern "C" {
 
 namespace nova::pg::sd {
 
-OpState g_state = {0, 0, nullptr, Mode::kSoftDelete, 0, 0};
+OpState g_state = {0, 0, nullptr, Mode::kSoftDelete, 0, 0, false};
 
 namespace {
 
@@ -71,6 +71,7 @@ void xact_cb(XactEvent event, void *) {
     g_state.op = 0;
     g_state.by = nullptr;
     g_state.mode = Mode::kSoftDelete;
+    g_state.internal = false;
   }
 }
 
@@ -199,10 +200,12 @@ void build(Table *t, Oid relid, MemoryContext cxt) {
 
   // The soft delete itself: the BEFORE UPDATE trigger fills deleted_by/deleted_op.
   {
-    Oid types[1] = {TIDOID};
-    appendStringInfo(&sql, "UPDATE ONLY %s SET deleted_at = pg_catalog.now() WHERE ctid OPERATOR(pg_catalog.=) $1",
+    Oid types[3] = {TIDOID, TEXTOID, INT8OID};
+    appendStringInfo(&sql,
+                     "UPDATE ONLY %s SET deleted_at = pg_catalog.now(), deleted_by = $2, deleted_op = $3 "
+                     "WHERE ctid OPERATOR(pg_catalog.=) $1",
                      t->qualname);
-    t->soft_delete_plan = prepare_kept(sql.data, 1, types);
+    t->soft_delete_plan = prepare_kept(sql.data, 3, types);
   }
   // Delete by primary key (DELETE through the active_ view).
   {
@@ -363,6 +366,7 @@ void with_op(int64 op, char *by, Mode mode, void (*fn)(void *), void *arg) {
     g_state.by = saved.by;
     g_state.mode = saved.mode;
     g_state.depth = saved.depth;
+    g_state.internal = saved.internal;
   }
   PG_END_TRY();
 }

@@ -17,6 +17,8 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/timestamp.h"
+#include "access/xact.h"
 }
 
 namespace sd = nova::pg::sd;
@@ -34,19 +36,6 @@ void expect(bool ok, const char *name, const char *what) {
     ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED), errmsg("%s: must be fired %s", name, what)));
 }
 
-struct SoftDeleteArgs {
-  sd::Table *t;
-  Datum ctid;
-  uint64 processed;
-};
-
-void run_soft_delete(void *p) {
-  auto *a = static_cast<SoftDeleteArgs *>(p);
-  Datum values[1] = {a->ctid};
-  // As the table owner: DELETE privilege is enough to soft-delete (like RI actions).
-  a->processed = sd::exec_as(a->t->owner, a->t->soft_delete_plan, values, nullptr);
-}
-
 struct CascadeArgs {
   sd::Table *t;
   HeapTuple tup;
@@ -55,6 +44,34 @@ struct CascadeArgs {
   int64 op;
   bool restore;
 };
+
+void run_cascade(void *p);
+
+struct SoftDeleteArgs {
+  sd::Table *t;
+  HeapTuple old;
+  TupleDesc desc;
+  int64 op;
+  char *by;
+  uint64 processed;
+};
+
+// The DELETE trigger's soft delete: one UPDATE of the row (cached plan, by ctid),
+// then the audit row and the cascade — without going through the AFTER UPDATE trigger.
+void run_soft_delete(void *p) {
+  auto *a = static_cast<SoftDeleteArgs *>(p);
+  Datum values[3] = {PointerGetDatum(&a->old->t_self), CStringGetTextDatum(a->by), Int64GetDatum(a->op)};
+  // As the table owner: DELETE privilege is enough to soft-delete (like RI actions).
+  sd::g_state.internal = true;  // reset by with_op() on error
+  a->processed = sd::exec_as(a->t->owner, a->t->soft_delete_plan, values, nullptr);
+  sd::g_state.internal = false;
+  if (a->processed == 0) return;
+  sd::audit(a->t, "soft_delete", a->old, a->desc, a->by, a->op, false);
+  if (a->t->nchildren > 0) {
+    CascadeArgs c = {a->t, a->old, a->desc, TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()), a->op, false};
+    run_cascade(&c);
+  }
+}
 
 void run_cascade(void *p) {
   auto *a = static_cast<CascadeArgs *>(p);
@@ -119,9 +136,9 @@ NOVA_FUNCTION(nova_soft_delete_trigger) {
   (void)heap_getattr(old, t->att_deleted_at, desc, &isnull);
   if (!isnull) return PointerGetDatum(nullptr);  // already soft-deleted: nothing changes
 
-  SoftDeleteArgs a = {t, PointerGetDatum(&old->t_self), 0};
   int64 op = sd::current_op(t);
   char *by = sd::current_by();
+  SoftDeleteArgs a = {t, old, desc, op, by, 0};
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "nova: SPI_connect failed");
   sd::with_op(op, by, sd::Mode::kSoftDelete, run_soft_delete, &a);
   SPI_finish();
@@ -135,6 +152,7 @@ NOVA_FUNCTION(nova_soft_delete_update_trigger) {
   expect(TRIGGER_FIRED_BEFORE(td->tg_event) && TRIGGER_FIRED_FOR_ROW(td->tg_event) &&
              TRIGGER_FIRED_BY_UPDATE(td->tg_event),
          "nova_soft_delete_update_trigger", "BEFORE UPDATE FOR EACH ROW");
+  if (sd::g_state.internal) return PointerGetDatum(td->tg_newtuple);  // nova's own UPDATE: already filled
   Relation rel = td->tg_relation;
   TupleDesc desc = RelationGetDescr(rel);
   sd::Table *t = sd::get_table(RelationGetRelid(rel));
@@ -263,3 +281,7 @@ NOVA_FUNCTION(nova_soft_delete_view_trigger) {
   // Returning the row makes the executor count it: DELETE reports the rows soft-deleted.
   return sd::g_state.soft_deleted != before ? PointerGetDatum(row) : PointerGetDatum(nullptr);
 }
+
+// nova._soft_delete_internal(): true while the DELETE trigger's own UPDATE runs. Used in the
+// AFTER UPDATE trigger's WHEN clause so that UPDATE queues no after-trigger event.
+NOVA_FUNCTION(nova_soft_delete_internal) { PG_RETURN_BOOL(sd::g_state.internal); }

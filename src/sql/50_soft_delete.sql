@@ -45,6 +45,9 @@ CREATE FUNCTION nova._soft_delete_truncate_trigger() RETURNS trigger
   LANGUAGE c AS 'MODULE_PATHNAME', 'nova_soft_delete_truncate_trigger';
 CREATE FUNCTION nova._soft_delete_view_trigger() RETURNS trigger
   LANGUAGE c AS 'MODULE_PATHNAME', 'nova_soft_delete_view_trigger';
+CREATE FUNCTION nova._soft_delete_internal() RETURNS boolean
+  LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'nova_soft_delete_internal';
+GRANT EXECUTE ON FUNCTION nova._soft_delete_internal() TO PUBLIC;  -- evaluated in triggers' WHEN clauses
 CREATE FUNCTION nova._soft_delete_invalidate(tbl regclass) RETURNS void
   LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'nova_soft_delete_invalidate';
 REVOKE ALL ON FUNCTION nova._soft_delete_trigger(), nova._soft_delete_update_trigger(),
@@ -151,7 +154,7 @@ BEGIN
                  'OR OLD.deleted_by IS DISTINCT FROM NEW.deleted_by OR OLD.deleted_op IS DISTINCT FROM NEW.deleted_op) '
                  'EXECUTE FUNCTION nova._soft_delete_update_trigger()', tbl);
   EXECUTE format('CREATE OR REPLACE TRIGGER nova_soft_delete_cascade AFTER UPDATE OF deleted_at ON %s '
-                 'FOR EACH ROW WHEN (OLD.deleted_at IS DISTINCT FROM NEW.deleted_at) '
+                 'FOR EACH ROW WHEN (OLD.deleted_at IS DISTINCT FROM NEW.deleted_at AND NOT nova._soft_delete_internal()) '
                  'EXECUTE FUNCTION nova._soft_delete_cascade_trigger()', tbl);
   EXECUTE format('CREATE OR REPLACE TRIGGER nova_soft_delete_truncate BEFORE TRUNCATE ON %s '
                  'FOR EACH STATEMENT EXECUTE FUNCTION nova._soft_delete_truncate_trigger()', tbl);
