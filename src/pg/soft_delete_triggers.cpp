@@ -189,6 +189,9 @@ NOVA_FUNCTION(nova_soft_delete_cascade_trigger) {
   expect(TRIGGER_FIRED_AFTER(td->tg_event) && TRIGGER_FIRED_FOR_ROW(td->tg_event) &&
              TRIGGER_FIRED_BY_UPDATE(td->tg_event),
          "nova_soft_delete_cascade_trigger", "AFTER UPDATE FOR EACH ROW");
+  // The DELETE trigger's own UPDATE: it audits and cascades itself. Its after-trigger
+  // events fire at the end of that nested UPDATE, while the flag is still set.
+  if (sd::g_state.internal) return PointerGetDatum(nullptr);
   Relation rel = td->tg_relation;
   TupleDesc desc = RelationGetDescr(rel);
   sd::Table *t = sd::get_table(RelationGetRelid(rel));
@@ -281,7 +284,3 @@ NOVA_FUNCTION(nova_soft_delete_view_trigger) {
   // Returning the row makes the executor count it: DELETE reports the rows soft-deleted.
   return sd::g_state.soft_deleted != before ? PointerGetDatum(row) : PointerGetDatum(nullptr);
 }
-
-// nova._soft_delete_internal(): true while the DELETE trigger's own UPDATE runs. Used in the
-// AFTER UPDATE trigger's WHEN clause so that UPDATE queues no after-trigger event.
-NOVA_FUNCTION(nova_soft_delete_internal) { PG_RETURN_BOOL(sd::g_state.internal); }
