@@ -33,6 +33,9 @@ struct Table {
   int npk;
   AttrNumber *pk_attnums;
   char **pk_names;
+  Oid *pk_typoutput;  // output function per key column
+  char *pk_kind;      // how the key value goes into JSON: n(umber) b(ool) j(son) d(atetime) s(tring)
+  Oid *pk_basetype;
   AttrNumber att_deleted_at, att_deleted_by, att_deleted_op;
   int nchildren;
   Child *children;

@@ -19,7 +19,16 @@ extern "C" {
 #include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/table.h"
+#include "catalog/index.h"
+#include "executor/executor.h"
+#include "executor/tuptable.h"
+#include "utils/datetime.h"
 #include "utils/hsearch.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -48,7 +57,20 @@ LocalTransactionId g_key_lxid = InvalidLocalTransactionId;
 CommandId g_key_cid = InvalidCommandId;
 int64 g_key_op = 0;
 
+// Direct audit insert (heap_insert + index_insert, like catalog inserts): the layout
+// of nova.audit_log it was checked against. Re-checked after any invalidation of it.
+struct AuditRel {
+  bool checked;
+  bool usable;
+  Oid relid;
+  Oid seq;
+  int natts;
+  int map[8];  // column i of the table ← value map[i]
+};
+AuditRel g_audit = {false, false, InvalidOid, InvalidOid, 0, {0}};
+
 void invalidate_cb(Datum, Oid relid) {
+  if (relid == InvalidOid || relid == g_audit.relid) g_audit.checked = false;
   HASH_SEQ_STATUS st;
   Entry *e;
   hash_seq_init(&st, g_cache);
@@ -187,9 +209,25 @@ void build(Table *t, Oid relid, MemoryContext cxt) {
   old = MemoryContextSwitchTo(cxt);
   t->pk_attnums = static_cast<AttrNumber *>(palloc(sizeof(AttrNumber) * npk));
   t->pk_names = static_cast<char **>(palloc(sizeof(char *) * npk));
+  t->pk_typoutput = static_cast<Oid *>(palloc(sizeof(Oid) * npk));
+  t->pk_basetype = static_cast<Oid *>(palloc(sizeof(Oid) * npk));
+  t->pk_kind = static_cast<char *>(palloc(npk));
   for (int i = 0; i < npk; i++) {
     t->pk_attnums[i] = idx->indkey.values[i];
     t->pk_names[i] = get_attname(relid, t->pk_attnums[i], false);
+    Oid type = get_atttype(relid, t->pk_attnums[i]);
+    bool varlena;
+    getTypeOutputInfo(type, &t->pk_typoutput[i], &varlena);
+    Oid base = getBaseType(type);
+    t->pk_basetype[i] = base;
+    switch (base) {
+      case INT2OID: case INT4OID: case INT8OID: case FLOAT4OID: case FLOAT8OID: case NUMERICOID:
+        t->pk_kind[i] = 'n'; break;
+      case BOOLOID: t->pk_kind[i] = 'b'; break;
+      case JSONOID: case JSONBOID: t->pk_kind[i] = 'j'; break;
+      case DATEOID: case TIMESTAMPOID: case TIMESTAMPTZOID: t->pk_kind[i] = 'd'; break;
+      default: t->pk_kind[i] = 's';
+    }
   }
   t->npk = npk;
   MemoryContextSwitchTo(old);
@@ -390,25 +428,176 @@ uint64 exec_as(Oid user, SPIPlanPtr plan, Datum *values, const char *nulls) {
   return SPI_processed;
 }
 
+namespace {
+
+// The primary key as a JSON object, formatted like jsonb_build_object would.
+Datum pk_jsonb(Table *t, HeapTuple tup, TupleDesc desc) {
+  StringInfoData b;
+  initStringInfo(&b);
+  appendStringInfoChar(&b, '{');
+  for (int i = 0; i < t->npk; i++) {
+    if (i) appendStringInfoString(&b, ", ");
+    escape_json(&b, t->pk_names[i]);
+    appendStringInfoString(&b, ": ");
+    bool isnull;
+    Datum v = heap_getattr(tup, t->pk_attnums[i], desc, &isnull);
+    if (isnull) {
+      appendStringInfoString(&b, "null");
+      continue;
+    }
+    switch (t->pk_kind[i]) {
+      case 'd': {
+        char buf[MAXDATELEN + 1];
+        escape_json(&b, JsonEncodeDateTime(buf, v, t->pk_basetype[i], nullptr));
+        break;
+      }
+      case 'b':
+        appendStringInfoString(&b, DatumGetBool(v) ? "true" : "false");
+        break;
+      default: {
+        char *out = OidOutputFunctionCall(t->pk_typoutput[i], v);
+        bool number = false;
+        if (t->pk_kind[i] == 'n') {
+          // NaN and Infinity are no JSON numbers: they go in as strings, as in jsonb_build_object
+          const char *c = out[0] == '-' ? out + 1 : out;
+          number = c[0] >= '0' && c[0] <= '9';
+        }
+        if (number || t->pk_kind[i] == 'j')
+          appendStringInfoString(&b, out);
+        else
+          escape_json(&b, out);
+      }
+    }
+  }
+  appendStringInfoChar(&b, '}');
+  return DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data));
+}
+
+enum AuditCol { kId, kAt, kAction, kTable, kPk, kActor, kCorrelation, kOp, kAuditCols };
+const char *const kAuditNames[kAuditCols] = {"id", "at", "action", "table_name", "pk", "actor", "correlation_id",
+                                             "operation_id"};
+
+// Can the direct insert be used? (The table as created by the extension: these 8 columns,
+// no triggers, only plain immediate indexes.) Otherwise audit() falls back to SPI.
+void check_audit_rel() {
+  g_audit.checked = true;
+  g_audit.usable = false;
+  Oid nsp = get_namespace_oid("nova", true);
+  if (!OidIsValid(nsp)) return;
+  g_audit.relid = get_relname_relid("audit_log", nsp);
+  g_audit.seq = get_relname_relid("audit_log_id_seq", nsp);
+  if (!OidIsValid(g_audit.relid) || !OidIsValid(g_audit.seq)) return;
+  Relation rel = table_open(g_audit.relid, AccessShareLock);
+  TupleDesc desc = RelationGetDescr(rel);
+  bool ok = desc->natts == kAuditCols && rel->trigdesc == nullptr && rel->rd_rel->relkind == RELKIND_RELATION &&
+            !rel->rd_rel->relrowsecurity;
+  for (int i = 0; ok && i < desc->natts; i++) {
+    Form_pg_attribute att = TupleDescAttr(desc, i);
+    ok = !att->attisdropped && strcmp(NameStr(att->attname), kAuditNames[i]) == 0;
+    g_audit.map[i] = i;
+  }
+  if (ok) {
+    static const Oid kTypes[kAuditCols] = {INT8OID, TIMESTAMPTZOID, TEXTOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID, INT8OID};
+    for (int i = 0; i < kAuditCols; i++)
+      if (TupleDescAttr(desc, i)->atttypid != kTypes[i]) ok = false;
+  }
+  if (ok && rel->rd_att->constr && rel->rd_att->constr->num_check > 0) ok = false;
+  if (ok) {
+    List *indexes = RelationGetIndexList(rel);
+    ListCell *lc;
+    foreach (lc, indexes) {
+      Relation ir = index_open(lfirst_oid(lc), AccessShareLock);
+      if (RelationGetIndexExpressions(ir) != NIL || RelationGetIndexPredicate(ir) != NIL ||
+          !ir->rd_index->indimmediate || ir->rd_index->indisexclusion)
+        ok = false;
+      index_close(ir, AccessShareLock);
+    }
+    list_free(indexes);
+  }
+  g_audit.natts = desc->natts;
+  table_close(rel, AccessShareLock);
+  g_audit.usable = ok;
+}
+
+bool audit_direct(Datum *vals, bool *nulls) {
+  if (!g_audit.checked) check_audit_rel();
+  if (!g_audit.usable) return false;
+  Oid relid = g_audit.relid;
+  Relation rel = table_open(relid, RowExclusiveLock);
+  if (!g_audit.checked) check_audit_rel();  // opening may have processed invalidations
+  if (!g_audit.usable || g_audit.relid != relid || RelationGetDescr(rel)->natts != g_audit.natts ||
+      rel->trigdesc != nullptr) {
+    table_close(rel, NoLock);
+    return false;
+  }
+  TupleDesc desc = RelationGetDescr(rel);
+  vals[kId] = Int64GetDatum(nextval_internal(g_audit.seq, false));
+  nulls[kId] = false;
+  HeapTuple tup = heap_form_tuple(desc, vals, nulls);
+  heap_insert(rel, tup, GetCurrentCommandId(true), 0, nullptr);
+  List *indexes = RelationGetIndexList(rel);
+  if (indexes != NIL) {
+    TupleTableSlot *ts = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
+    ExecStoreHeapTuple(tup, ts, false);
+    ListCell *lc;
+    foreach (lc, indexes) {
+      Relation ir = index_open(lfirst_oid(lc), RowExclusiveLock);
+      IndexInfo *ii = BuildIndexInfo(ir);
+      if (ii->ii_ReadyForInserts) {
+        if (ii->ii_Expressions != NIL || ii->ii_Predicate != NIL || ii->ii_ExclusionOps != nullptr)
+          elog(ERROR, "nova: unexpected index \"%s\" on nova.audit_log", RelationGetRelationName(ir));
+        Datum iv[INDEX_MAX_KEYS];
+        bool in[INDEX_MAX_KEYS];
+        FormIndexDatum(ii, ts, nullptr, iv, in);
+        index_insert(ir, iv, in, &tup->t_self, rel, ii->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, ii);
+      }
+      index_close(ir, NoLock);
+    }
+    ExecDropSingleTupleTableSlot(ts);
+    list_free(indexes);
+  }
+  table_close(rel, NoLock);
+  return true;
+}
+
+}  // namespace
+
 void audit(Table *t, const char *action, HeapTuple tup, TupleDesc desc, const char *actor, int64 op, bool op_null) {
+  const char *corr = nova::pg::current_correlation_id();  // the id outbox events of this transaction carry
+  Datum vals[kAuditCols];
+  bool nulls[kAuditCols];
+  memset(nulls, 0, sizeof(nulls));
+  vals[kId] = (Datum)0;
+  vals[kAt] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+  vals[kAction] = CStringGetTextDatum(action);
+  vals[kTable] = CStringGetTextDatum(t->qualname);
+  vals[kPk] = pk_jsonb(t, tup, desc);
+  if (actor) vals[kActor] = CStringGetTextDatum(actor); else nulls[kActor] = true;
+  if (corr) vals[kCorrelation] = CStringGetTextDatum(corr); else nulls[kCorrelation] = true;
+  vals[kOp] = Int64GetDatum(op);
+  nulls[kOp] = op_null;
+  if (audit_direct(vals, nulls)) return;
+
+  // Fallback: the cached INSERT plan, as the extension owner.
   int n = 5 + t->npk;
   Datum *values = static_cast<Datum *>(palloc(sizeof(Datum) * n));
-  char *nulls = static_cast<char *>(palloc(n + 1));
-  memset(nulls, ' ', n);
-  nulls[n] = '\0';
-  values[0] = CStringGetTextDatum(action);
-  values[1] = CStringGetTextDatum(t->qualname);
-  if (actor) values[2] = CStringGetTextDatum(actor); else nulls[2] = 'n';
-  const char *corr = nova::pg::current_correlation_id();  // the id outbox events of this transaction carry
-  if (corr) values[3] = CStringGetTextDatum(corr); else nulls[3] = 'n';
-  values[4] = Int64GetDatum(op);
-  if (op_null) nulls[4] = 'n';
+  char *pn = static_cast<char *>(palloc(n + 1));
+  memset(pn, ' ', n);
+  pn[n] = '\0';
+  values[0] = vals[kAction];
+  values[1] = vals[kTable];
+  values[2] = vals[kActor];
+  if (nulls[kActor]) pn[2] = 'n';
+  values[3] = vals[kCorrelation];
+  if (nulls[kCorrelation]) pn[3] = 'n';
+  values[4] = vals[kOp];
+  if (op_null) pn[4] = 'n';
   for (int i = 0; i < t->npk; i++) {
     bool isnull;
     values[5 + i] = heap_getattr(tup, t->pk_attnums[i], desc, &isnull);
-    if (isnull) nulls[5 + i] = 'n';
+    if (isnull) pn[5 + i] = 'n';
   }
-  exec_as(t->ext_owner, t->audit_plan, values, nulls);
+  exec_as(t->ext_owner, t->audit_plan, values, pn);
 }
 
 // ---- purge / erase counts (backend-local, reset per call) ----
