@@ -90,15 +90,24 @@ SELECT nova.erase_subject('not-a-number');
 SELECT nova.erase_subject(NULL) IS NULL AS strict;
 
 -- ---- audit keys are formatted like jsonb_build_object, for any key type ----------------
-CREATE TABLE keyed (at timestamptz, flag boolean, n numeric, d date, j jsonb, PRIMARY KEY (at, flag, n, d, j));
+CREATE TABLE keyed (at timestamptz, flag boolean, n numeric, d date, j jsonb, a int[], PRIMARY KEY (at, flag, n, d, j, a));
 SET client_min_messages = warning;
 SELECT nova.enable_soft_delete('keyed');
 RESET client_min_messages;
-INSERT INTO keyed VALUES ('2026-01-02 03:04:05.5+00', true, 1.50, '2026-01-02', '{"b": [1, "x"]}'),
-                         ('2026-01-02 03:04:05+00', false, 'NaN', '2026-01-03', '"s"');
+INSERT INTO keyed VALUES ('2026-01-02 03:04:05.5+00', true, 1.50, '2026-01-02', '{"b": [1, "x"]}', '{1,2}'),
+                         ('2026-01-02 03:04:05+00', false, 'NaN', '2026-01-03', '"s"', '{}');
 DELETE FROM keyed;
 SELECT count(*) AS same_as_jsonb_build_object FROM keyed k JOIN nova.audit_log a
-  ON a.table_name = 'sdp.keyed' AND a.pk = jsonb_build_object('at', k.at, 'flag', k.flag, 'n', k.n, 'd', k.d, 'j', k.j);
+  ON a.table_name = 'sdp.keyed' AND a.pk = jsonb_build_object('at', k.at, 'flag', k.flag, 'n', k.n, 'd', k.d, 'j', k.j, 'a', k.a);
+CREATE TABLE keyed2 (at timestamptz, flag boolean, n float8, d date, j jsonb, u uuid, PRIMARY KEY (at, flag, n, d, j, u));
+SET client_min_messages = warning;
+SELECT nova.enable_soft_delete('keyed2');
+RESET client_min_messages;
+INSERT INTO keyed2 VALUES ('2026-01-02 03:04:05.5+00', true, 1.5, '2026-01-02', '{"b": [1, "x"]}', '00000000-0000-0000-0000-000000000001'),
+                          ('2026-01-02 03:04:05+00', false, 'Infinity', '2026-01-03', '"s"', '00000000-0000-0000-0000-000000000002');
+DELETE FROM keyed2;
+SELECT count(*) AS same_as_jsonb_build_object FROM keyed2 k JOIN nova.audit_log a
+  ON a.table_name = 'sdp.keyed2' AND a.pk = jsonb_build_object('at', k.at, 'flag', k.flag, 'n', k.n, 'd', k.d, 'j', k.j, 'u', k.u);
 -- the audit row is written through SPI when nova.audit_log is not as created (here: a trigger on it)
 CREATE FUNCTION count_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
 CREATE TRIGGER t BEFORE INSERT ON nova.audit_log FOR EACH ROW EXECUTE FUNCTION count_audit();
@@ -106,7 +115,7 @@ UPDATE keyed SET deleted_at = NULL;
 DROP TRIGGER t ON nova.audit_log;
 SELECT count(*) AS restores_audited_via_spi FROM keyed k JOIN nova.audit_log a
   ON a.table_name = 'sdp.keyed' AND a.action = 'restore'
-  AND a.pk = jsonb_build_object('at', k.at, 'flag', k.flag, 'n', k.n, 'd', k.d, 'j', k.j);
+  AND a.pk = jsonb_build_object('at', k.at, 'flag', k.flag, 'n', k.n, 'd', k.d, 'j', k.j, 'a', k.a);
 
 -- ---- privileges -----------------------------------------------------------------------
 CREATE ROLE regress_sd_app LOGIN;
@@ -138,7 +147,7 @@ SELECT has_table_privilege('nova_service', 'nova.audit_log', 'INSERT') AS servic
 -- clean up
 SET client_min_messages = warning;
 SELECT nova.disable_outbox(t) FROM (VALUES ('sdp.users'::regclass), ('sdp.posts'), ('sdp.comments')) v(t);
-SELECT nova.disable_soft_delete(t) FROM (VALUES ('sdp.users'::regclass), ('sdp.posts'), ('sdp.comments'), ('sdp.tags'), ('sdp.keyed')) v(t);
+SELECT nova.disable_soft_delete(t) FROM (VALUES ('sdp.users'::regclass), ('sdp.posts'), ('sdp.comments'), ('sdp.tags'), ('sdp.keyed'), ('sdp.keyed2')) v(t);
 RESET client_min_messages;
 DELETE FROM nova.outbox WHERE source LIKE '%.sdp.%';
 DELETE FROM nova.audit_log WHERE table_name LIKE 'sdp.%';

@@ -34,7 +34,7 @@ struct Table {
   AttrNumber *pk_attnums;
   char **pk_names;
   Oid *pk_typoutput;  // output function per key column
-  char *pk_kind;      // how the key value goes into JSON: n(umber) b(ool) j(son) d(atetime) s(tring)
+  char *pk_kind;      // key value → JSON: n(umber) b(ool) j(son) d(atetime) s(tring), x: via SPI
   Oid *pk_basetype;
   AttrNumber att_deleted_at, att_deleted_by, att_deleted_op;
   int nchildren;

@@ -226,7 +226,9 @@ void build(Table *t, Oid relid, MemoryContext cxt) {
       case BOOLOID: t->pk_kind[i] = 'b'; break;
       case JSONOID: case JSONBOID: t->pk_kind[i] = 'j'; break;
       case DATEOID: case TIMESTAMPOID: case TIMESTAMPTZOID: t->pk_kind[i] = 'd'; break;
-      default: t->pk_kind[i] = 's';
+      case TEXTOID: case VARCHAROID: case BPCHAROID: case NAMEOID: case UUIDOID: case CHAROID:
+        t->pk_kind[i] = 's'; break;
+      default: t->pk_kind[i] = 'x';  // arrays, composites, types cast to json: jsonb_build_object via SPI
     }
   }
   t->npk = npk;
@@ -571,12 +573,15 @@ void audit(Table *t, const char *action, HeapTuple tup, TupleDesc desc, const ch
   vals[kAt] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
   vals[kAction] = CStringGetTextDatum(action);
   vals[kTable] = CStringGetTextDatum(t->qualname);
-  vals[kPk] = pk_jsonb(t, tup, desc);
+  bool direct = true;
+  for (int i = 0; i < t->npk; i++)
+    if (t->pk_kind[i] == 'x') direct = false;
+  vals[kPk] = direct ? pk_jsonb(t, tup, desc) : (Datum)0;
   if (actor) vals[kActor] = CStringGetTextDatum(actor); else nulls[kActor] = true;
   if (corr) vals[kCorrelation] = CStringGetTextDatum(corr); else nulls[kCorrelation] = true;
   vals[kOp] = Int64GetDatum(op);
   nulls[kOp] = op_null;
-  if (audit_direct(vals, nulls)) return;
+  if (direct && audit_direct(vals, nulls)) return;
 
   // Fallback: the cached INSERT plan, as the extension owner.
   int n = 5 + t->npk;
