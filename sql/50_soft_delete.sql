@@ -156,6 +156,18 @@ SELECT count(*) FROM comments WHERE author_id = 2;
 UPDATE users SET deleted_at = NULL WHERE id = 2;
 SELECT id, deleted_at IS NOT NULL AS deleted FROM comments ORDER BY id;
 
+-- Cached metadata rebuilt in the middle of a cascade (here: an invalidation of the table
+-- between the nested statements) is retired, not freed under the outer trigger still using it.
+INSERT INTO comments VALUES (105, 11, 2, 104, 'reply to 104'), (106, 11, 3, 105, 'reply to 105');
+CREATE FUNCTION invalidate_me() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM nova._soft_delete_invalidate(TG_RELID); RETURN NEW; END $$;
+CREATE TRIGGER a_invalidate BEFORE UPDATE ON comments FOR EACH ROW EXECUTE FUNCTION invalidate_me();
+DELETE FROM active_posts WHERE id = 11;
+SELECT id, deleted_at IS NOT NULL AS deleted FROM comments WHERE post_id = 11 ORDER BY id;
+SELECT nova.restore('posts', '{"id": 11}');
+DROP TRIGGER a_invalidate ON comments;
+SELECT id, deleted_at IS NOT NULL AS deleted FROM comments WHERE post_id = 11 ORDER BY id;
+
 -- Cycles: two tables referencing each other with ON DELETE CASCADE.
 CREATE TABLE ca (id int PRIMARY KEY, b_id int);
 CREATE TABLE cb (id int PRIMARY KEY, a_id int REFERENCES ca ON DELETE CASCADE);

@@ -46,11 +46,22 @@ namespace {
 struct Entry {
   Oid relid;  // hash key
   bool valid;
+  bool stale;  // invalidated (possibly while being built)
   MemoryContext cxt;
   Table *t;
 };
 
 HTAB *g_cache = nullptr;
+
+// Metadata replaced by a rebuild may still be in use by an outer trigger frame
+// (a nested cascade into the same table after an invalidation): it is retired and
+// freed only when no nova operation is running.
+struct Retired {
+  MemoryContext cxt;
+  Table *t;
+};
+Retired *g_retired = nullptr;
+int g_nretired = 0, g_capretired = 0;
 
 // The statement a top-level operation id belongs to.
 LocalTransactionId g_key_lxid = InvalidLocalTransactionId;
@@ -77,11 +88,15 @@ void invalidate_cb(Datum, Oid relid) {
   while ((e = static_cast<Entry *>(hash_seq_search(&st))) != nullptr) {
     if (relid == InvalidOid || e->relid == relid) {
       e->valid = false;
+      e->stale = true;
       continue;
     }
-    if (e->valid && e->t) {
+    if (e->t) {
       for (int i = 0; i < e->t->nchildren; i++)
-        if (e->t->children[i].relid == relid) e->valid = false;
+        if (e->t->children[i].relid == relid) {
+          e->valid = false;
+          e->stale = true;
+        }
     }
   }
 }
@@ -345,27 +360,45 @@ Table *get_table(Oid relid) {
   Entry *e = static_cast<Entry *>(hash_search(g_cache, &relid, HASH_ENTER, &found));
   if (!found) {
     e->valid = false;
+    e->stale = false;
     e->cxt = nullptr;
     e->t = nullptr;
   }
   if (e->valid && e->t) return e->t;
 
-  // (Re)build. A failed build leaves the entry invalid; its leftovers are freed next time.
+  if (g_state.depth == 0) {
+    for (int i = 0; i < g_nretired; i++) {
+      free_table(g_retired[i].t);
+      MemoryContextDelete(g_retired[i].cxt);
+    }
+    g_nretired = 0;
+  }
+  // (Re)build. The previous metadata is retired, not freed: an outer frame may use it.
   if (e->cxt) {
-    free_table(e->t);
-    MemoryContextDelete(e->cxt);
+    if (g_nretired == g_capretired) {
+      int cap = g_capretired ? g_capretired * 2 : 8;
+      g_retired = static_cast<Retired *>(g_retired ? repalloc(g_retired, sizeof(Retired) * cap)
+                                                   : MemoryContextAlloc(TopMemoryContext, sizeof(Retired) * cap));
+      g_capretired = cap;
+    }
+    g_retired[g_nretired].cxt = e->cxt;
+    g_retired[g_nretired].t = e->t;
+    g_nretired++;
   }
   e->t = nullptr;
-  e->cxt = AllocSetContextCreate(CacheMemoryContext, "nova soft delete table", ALLOCSET_SMALL_SIZES);
-  Table *t = static_cast<Table *>(MemoryContextAllocZero(e->cxt, sizeof(Table)));
-  e->t = t;
-  MemoryContext cxt = e->cxt;
+  e->cxt = nullptr;
+  e->valid = false;
+  e->stale = false;
+  MemoryContext cxt = AllocSetContextCreate(CacheMemoryContext, "nova soft delete table", ALLOCSET_SMALL_SIZES);
+  Table *t = static_cast<Table *>(MemoryContextAllocZero(cxt, sizeof(Table)));
+  e->cxt = cxt;
+  e->t = t;  // a failed build is retired by the next attempt (its kept plans are freed then)
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "nova: SPI_connect failed");
   build(t, relid, cxt);
   SPI_finish();
-  // An invalidation while building (e.g. concurrent DDL) leaves it invalid: rebuilt next time.
+  // An invalidation during the build leaves it invalid: rebuilt on next use.
   e = static_cast<Entry *>(hash_search(g_cache, &relid, HASH_FIND, &found));
-  if (found) e->valid = true;
+  if (found && e->t == t) e->valid = !e->stale;
   return t;
 }
 
