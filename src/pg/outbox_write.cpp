@@ -88,6 +88,7 @@ void relcache_callback(Datum, Oid relid) {
   }
   for (Partition &p : g_parts)
     if (relid == InvalidOid || relid == p.relid || relid == g_outbox_relid) p.checked = false;
+  invalidate_table_cache(relid);
 }
 
 void xact_callback(XactEvent event, void *) {
