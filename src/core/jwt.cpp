@@ -117,15 +117,15 @@ const char *alg_name(Alg alg) {
 
 JwsVerified verify_jws(std::string_view token, const KeySet &keys, const std::vector<std::string> &algorithms) {
   Parts p = split(token);
-  if (p.signature_b64.empty()) malformed("empty signature");
   JwsVerified out;
   std::string sig;
   decode_part(p.header_b64, out.header_json, "header");
-  decode_part(p.payload_b64, out.payload, "payload");
-  decode_part(p.signature_b64, sig, "signature");
   json header;
   parse_json_part(out.header_json, header, "header");
-  Header h = check_header(header);
+  Header h = check_header(header);  // before the other parts: alg "none" is reported as such
+  decode_part(p.payload_b64, out.payload, "payload");
+  if (p.signature_b64.empty()) malformed("empty signature");
+  decode_part(p.signature_b64, sig, "signature");
   out.alg = h.alg;
   out.kid = h.kid;
   const char *name = alg_name(h.alg);

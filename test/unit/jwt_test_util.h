@@ -5,7 +5,9 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/encoder.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <string>
 
