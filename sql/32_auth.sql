@@ -197,6 +197,13 @@ SELECT nova.jwks_import('{"keys":[
   {"kty":"OKP","crv":"Ed25519","kid":"ed-1","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
   {"kty":"oct","kid":"enc-1","use":"enc","k":"AAAA"}]}') AS imported;
 SELECT kid, algorithm, (key::jsonb)->>'alg' AS pinned FROM nova.jwt_keys WHERE kid IN ('ec-1', 'ed-1') ORDER BY kid;
+-- tokens signed by nova.jwt_sign with the private half (RFC 8037 A.1) authenticate against the imported key
+\set ed_private '''{"kty":"OKP","crv":"Ed25519","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}'''
+SELECT nova.authenticate(nova.jwt_sign('{"sub":"eddie"}', :ed_private, 'EdDSA', '{"kid":"ed-1"}'))->>'sub' AS eddsa_ok;
+-- no algorithm confusion: an HS256 token "signed" with the public key text fails on an EdDSA row
+SELECT nova.authenticate(pg_temp.hs('{"alg":"HS256","kid":"ed-1"}', '{"sub":"admin"}',
+  (SELECT key FROM nova.jwt_keys WHERE kid = 'ed-1')));
+SELECT nova.authenticate(nova.jwt_sign('{"sub":"eddie"}', :ed_private, 'EdDSA', '{"kid":"ec-1"}'));
 UPDATE nova.jwt_keys SET revoked_at = now() WHERE kid = 'ed-1';
 SELECT nova.jwks_import('{"kty":"OKP","crv":"Ed25519","kid":"ed-1","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}') AS reimported;
 SELECT revoked_at IS NOT NULL AS stays_revoked FROM nova.jwt_keys WHERE kid = 'ed-1';
