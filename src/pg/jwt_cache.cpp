@@ -1,7 +1,8 @@
 // The shared JWT verification cache (see jwt_cache.h).
 //
 // Layout: a set-associative table of nova.jwt_cache_entries slots in sets of
-// kWays; a digest picks its set, the set picks one of kLocks LWLocks of the
+// kWays; a digest has two candidate sets (lookups try both, inserts prefer the
+// one with room), each set maps to one of kLocks LWLocks of the
 // "nova_jwt_cache" tranche. Replacement is CLOCK within a set: a hit sets the
 // slot's reference bit, an insert takes a free or stale slot, else sweeps the
 // set's hand past referenced slots. Slot metadata and slot data are separate
@@ -87,16 +88,122 @@ void shmem_startup(void *mem, bool found) {
 
 NOVA_SHMEM_REGISTER(jwt_cache, shmem_size, shmem_startup, "nova_jwt_cache", kLocks);
 
-uint32_t set_of(const uint8_t d[kDigestBytes]) {
-  uint64_t h;
-  memcpy(&h, d, sizeof h);
-  return uint32_t(h % g_shared->nsets);
+// Two candidate sets per digest ("two choices"): an entry goes to whichever has
+// room, which keeps sets balanced so the table fills far beyond what one fixed
+// set per digest allows before anything is evicted.
+void sets_of(const uint8_t d[kDigestBytes], uint32_t out[2]) {
+  uint64_t a, b;
+  memcpy(&a, d, sizeof a);
+  memcpy(&b, d + 8, sizeof b);
+  out[0] = uint32_t(a % g_shared->nsets);
+  out[1] = uint32_t(b % g_shared->nsets);
 }
 
 LWLock *lock_of(uint32_t set) { return &g_locks[set % kLocks].lock; }
 
 bool matches(const Slot &s, const uint8_t d[kDigestBytes], Oid db) {
   return s.generation != 0 && s.database == db && memcmp(s.digest, d, kDigestBytes) == 0;
+}
+
+enum class Found { kNone, kHit, kOom };
+
+// Under the set's lock: copy a live entry out (palloc'd, no ERROR possible).
+Found lookup_in_set(uint32_t set, const uint8_t d[kDigestBytes], Oid db, uint64_t gen, double now, Entry *out) {
+  Slot *slots = g_slots + size_t(set) * kWays;
+  Found found = Found::kNone;
+  LWLock *lock = lock_of(set);
+  LWLockAcquire(lock, LW_EXCLUSIVE);
+  for (int i = 0; i < kWays; i++) {
+    Slot &s = slots[i];
+    if (!matches(s, d, db)) continue;
+    if (s.generation != gen || now >= s.valid_until) {
+      s.generation = 0;  // stale: the key set changed, or its key was revoked meanwhile
+      break;
+    }
+    const char *data = g_data + (size_t(set) * kWays + i) * kEntryDataBytes;
+    char *sub = static_cast<char *>(MemoryContextAllocExtended(CurrentMemoryContext, s.sub_len + 1, MCXT_ALLOC_NO_OOM));
+    Jsonb *claims = static_cast<Jsonb *>(MemoryContextAllocExtended(CurrentMemoryContext, s.claims_len, MCXT_ALLOC_NO_OOM));
+    if (!sub || !claims) {
+      found = Found::kOom;
+      break;
+    }
+    memcpy(sub, data, s.sub_len);
+    sub[s.sub_len] = '\0';
+    memcpy(claims, data + s.sub_len, s.claims_len);
+    out->valid_until = s.valid_until;
+    out->has_exp = s.has_exp;
+    out->has_nbf = s.has_nbf;
+    out->has_iat = s.has_iat;
+    out->exp = s.exp;
+    out->nbf = s.nbf;
+    out->iat = s.iat;
+    out->sub = sub;
+    out->sub_len = s.sub_len;
+    out->claims = claims;
+    s.ref = 1;
+    found = Found::kHit;
+    break;
+  }
+  LWLockRelease(lock);
+  return found;
+}
+
+void fill(Slot &s, char *data, const uint8_t d[kDigestBytes], Oid db, uint64_t gen, const Entry &e, size_t claims_len) {
+  memcpy(s.digest, d, kDigestBytes);
+  s.generation = gen;
+  s.database = db;
+  s.has_exp = e.has_exp;
+  s.has_nbf = e.has_nbf;
+  s.has_iat = e.has_iat;
+  s.ref = 0;
+  s.exp = e.exp;
+  s.nbf = e.nbf;
+  s.iat = e.iat;
+  s.valid_until = e.valid_until;
+  s.sub_len = uint16_t(e.sub_len);
+  s.claims_len = uint16_t(claims_len);
+  memcpy(data, e.sub, e.sub_len);
+  memcpy(data + e.sub_len, e.claims, claims_len);
+}
+
+enum class Stored { kNo, kYes, kEvicted, kStale };
+
+// Under the set's lock: store into a matching, free or stale slot; with `evict`,
+// CLOCK out a victim when there is none.
+Stored insert_in_set(uint32_t set, const uint8_t d[kDigestBytes], Oid db, uint64_t gen, const Entry &e,
+                     size_t claims_len, bool evict) {
+  Slot *slots = g_slots + size_t(set) * kWays;
+  LWLock *lock = lock_of(set);
+  Stored result = Stored::kNo;
+  LWLockAcquire(lock, LW_EXCLUSIVE);
+  uint64_t cur = pg_atomic_read_u64(&g_shared->generation);
+  if (cur != gen) {
+    result = Stored::kStale;
+  } else {
+    int victim = -1;
+    for (int i = 0; i < kWays && victim < 0; i++)
+      if (matches(slots[i], d, db)) victim = i;  // refresh in place
+    for (int i = 0; i < kWays && victim < 0; i++)
+      if (slots[i].generation != cur) victim = i;  // empty or stale
+    bool evicted = false;
+    while (victim < 0 && evict) {
+      uint8_t &hand = g_shared->hands[set];
+      Slot &s = slots[hand % kWays];
+      if (s.ref) {
+        s.ref = 0;
+      } else {
+        victim = hand % kWays;
+        evicted = true;
+      }
+      hand = uint8_t((hand + 1) % kWays);
+    }
+    if (victim >= 0) {
+      fill(slots[victim], g_data + (size_t(set) * kWays + victim) * kEntryDataBytes, d, db, gen, e, claims_len);
+      result = evicted ? Stored::kEvicted : Stored::kYes;
+    }
+  }
+  LWLockRelease(lock);
+  return result;
 }
 
 }  // namespace
@@ -124,98 +231,30 @@ void digest(const char *token, size_t len, uint8_t out[kDigestBytes]) {
 bool lookup(const uint8_t d[kDigestBytes], Oid db, double now, Entry *out) {
   if (!enabled()) return false;
   uint64_t gen = pg_atomic_read_u64(&g_shared->generation);
-  uint32_t set = set_of(d);
-  Slot *slots = g_slots + size_t(set) * kWays;
-  bool hit = false, oom = false;
-  LWLock *lock = lock_of(set);
-  LWLockAcquire(lock, LW_EXCLUSIVE);
-  for (int i = 0; i < kWays; i++) {
-    Slot &s = slots[i];
-    if (!matches(s, d, db)) continue;
-    if (s.generation != gen || now >= s.valid_until) {
-      s.generation = 0;  // stale: the key set changed, or its key was revoked meanwhile
-      break;
-    }
-    const char *data = g_data + (size_t(set) * kWays + i) * kEntryDataBytes;
-    char *sub = static_cast<char *>(MemoryContextAllocExtended(CurrentMemoryContext, s.sub_len + 1, MCXT_ALLOC_NO_OOM));
-    Jsonb *claims = static_cast<Jsonb *>(MemoryContextAllocExtended(CurrentMemoryContext, s.claims_len, MCXT_ALLOC_NO_OOM));
-    if (!sub || !claims) {
-      oom = true;
-      break;
-    }
-    memcpy(sub, data, s.sub_len);
-    sub[s.sub_len] = '\0';
-    memcpy(claims, data + s.sub_len, s.claims_len);
-    out->valid_until = s.valid_until;
-    out->has_exp = s.has_exp;
-    out->has_nbf = s.has_nbf;
-    out->has_iat = s.has_iat;
-    out->exp = s.exp;
-    out->nbf = s.nbf;
-    out->iat = s.iat;
-    out->sub = sub;
-    out->sub_len = s.sub_len;
-    out->claims = claims;
-    s.ref = 1;
-    hit = true;
-    break;
-  }
-  LWLockRelease(lock);
-  if (oom) throw std::bad_alloc();
-  pg_atomic_fetch_add_u64(hit ? &g_shared->hits : &g_shared->misses, 1);
-  return hit;
+  uint32_t sets[2];
+  sets_of(d, sets);
+  Found f = lookup_in_set(sets[0], d, db, gen, now, out);
+  if (f == Found::kNone && sets[1] != sets[0]) f = lookup_in_set(sets[1], d, db, gen, now, out);
+  if (f == Found::kOom) throw std::bad_alloc();
+  pg_atomic_fetch_add_u64(f == Found::kHit ? &g_shared->hits : &g_shared->misses, 1);
+  return f == Found::kHit;
 }
 
 bool insert(const uint8_t d[kDigestBytes], Oid db, uint64_t gen, const Entry &e) {
   if (!enabled() || gen == 0) return false;
   size_t claims_len = VARSIZE(e.claims);
   if (e.sub_len + claims_len > kEntryDataBytes) return false;
-  uint32_t set = set_of(d);
-  Slot *slots = g_slots + size_t(set) * kWays;
-  LWLock *lock = lock_of(set);
-  bool evicted = false, stored = false;
-  LWLockAcquire(lock, LW_EXCLUSIVE);
-  uint64_t cur = pg_atomic_read_u64(&g_shared->generation);
-  if (cur == gen) {
-    int victim = -1;
-    for (int i = 0; i < kWays && victim < 0; i++)
-      if (matches(slots[i], d, db)) victim = i;  // refresh in place
-    for (int i = 0; i < kWays && victim < 0; i++)
-      if (slots[i].generation != cur) victim = i;  // empty or stale
-    while (victim < 0) {
-      uint8_t &hand = g_shared->hands[set];
-      Slot &s = slots[hand % kWays];
-      if (s.ref) {
-        s.ref = 0;
-      } else {
-        victim = hand % kWays;
-        evicted = true;
-      }
-      hand = uint8_t((hand + 1) % kWays);
-    }
-    Slot &s = slots[victim];
-    memcpy(s.digest, d, kDigestBytes);
-    s.generation = gen;
-    s.database = db;
-    s.has_exp = e.has_exp;
-    s.has_nbf = e.has_nbf;
-    s.has_iat = e.has_iat;
-    s.ref = 0;
-    s.exp = e.exp;
-    s.nbf = e.nbf;
-    s.iat = e.iat;
-    s.valid_until = e.valid_until;
-    s.sub_len = uint16_t(e.sub_len);
-    s.claims_len = uint16_t(claims_len);
-    char *data = g_data + (size_t(set) * kWays + victim) * kEntryDataBytes;
-    memcpy(data, e.sub, e.sub_len);
-    memcpy(data + e.sub_len, e.claims, claims_len);
-    stored = true;
+  uint32_t sets[2];
+  sets_of(d, sets);
+  Stored r = insert_in_set(sets[0], d, db, gen, e, claims_len, sets[1] == sets[0]);
+  if (r == Stored::kNo) r = insert_in_set(sets[1], d, db, gen, e, claims_len, false);
+  if (r == Stored::kNo) r = insert_in_set(sets[0], d, db, gen, e, claims_len, true);
+  if (r == Stored::kEvicted) pg_atomic_fetch_add_u64(&g_shared->evictions, 1);
+  if (r == Stored::kYes || r == Stored::kEvicted) {
+    pg_atomic_fetch_add_u64(&g_shared->inserts, 1);
+    return true;
   }
-  LWLockRelease(lock);
-  if (evicted) pg_atomic_fetch_add_u64(&g_shared->evictions, 1);
-  if (stored) pg_atomic_fetch_add_u64(&g_shared->inserts, 1);
-  return stored;
+  return false;
 }
 
 Stats stats() {
