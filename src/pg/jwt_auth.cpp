@@ -28,6 +28,7 @@ extern "C" {
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
@@ -90,16 +91,37 @@ void keyset_xact_callback(XactEvent event, void *) {
   }
 }
 
-void jwt_auth_init() { RegisterXactCallback(keyset_xact_callback, nullptr); }
+void keys_relcache_callback(Datum, Oid relid);
+
+void jwt_auth_init() {
+  RegisterXactCallback(keyset_xact_callback, nullptr);
+  CacheRegisterRelcacheCallback(keys_relcache_callback, 0);
+}
 NOVA_MODULE_INIT(jwt_auth_init);
 
 // ---- SPI as the owner of nova.jwt_keys, search_path pinned, latest snapshot ----
 
-Oid keys_owner() {
+// OID of nova.jwt_keys, remembered until a relcache invalidation for it (or a
+// full reset) arrives — DROP EXTENSION sends one to every backend.
+Oid g_keys_relid = InvalidOid;
+
+void keys_relcache_callback(Datum, Oid relid) {
+  if (relid == InvalidOid || relid == g_keys_relid) g_keys_relid = InvalidOid;
+}
+
+// Plain C frame: may ERROR.
+Oid keys_relid_or_error() {
+  if (OidIsValid(g_keys_relid)) return g_keys_relid;
   Oid nsp = get_namespace_oid("nova", false);
   Oid rel = get_relname_relid("jwt_keys", nsp);
   if (!OidIsValid(rel))
     ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation nova.jwt_keys does not exist")));
+  g_keys_relid = rel;
+  return rel;
+}
+
+Oid keys_owner() {
+  Oid rel = keys_relid_or_error();
   HeapTuple tp = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
   if (!HeapTupleIsValid(tp)) elog(ERROR, "cache lookup failed for relation %u", rel);
   Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tp))->relowner;
@@ -317,9 +339,13 @@ NOVA_FUNCTION(nova_authenticate) {
   bool use_cache = jc::enabled() && !g_keyset_changed;
   uint8_t digest[jc::kDigestBytes];
   jc::Entry e{};
+  uint64_t scope = 0;
   if (use_cache) {
+    Oid rel = g_keys_relid;
+    if (!OidIsValid(rel)) nova::pg::guard([&] { rel = keys_relid_or_error(); });
+    scope = (uint64_t(MyDatabaseId) << 32) | rel;
     jc::digest(token.data(), token.size(), digest);
-    if (jc::lookup(digest, MyDatabaseId, now, &e)) {
+    if (jc::lookup(digest, scope, now, &e)) {
       nova::jwt::check_time_claims(opt(e.has_exp, e.exp), opt(e.has_nbf, e.nbf), opt(e.has_iat, e.iat), now, leeway);
       nova::pg::identity_set(e.sub, e.sub_len, e.claims);
       PG_RETURN_JSONB_P(e.claims);
@@ -327,7 +353,7 @@ NOVA_FUNCTION(nova_authenticate) {
   }
   uint64_t gen = use_cache ? jc::generation() : 0;  // read before the tables are
   Jsonb *claims = authenticate_uncached(token, now, leeway, &e);
-  if (use_cache) jc::insert(digest, MyDatabaseId, gen, e);
+  if (use_cache) jc::insert(digest, scope, gen, e);
   nova::pg::identity_set(e.sub, e.sub_len, claims);
   PG_RETURN_JSONB_P(claims);
 }

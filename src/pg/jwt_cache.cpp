@@ -39,7 +39,7 @@ constexpr int kLocks = 16;
 struct Slot {
   uint8_t digest[kDigestBytes];
   uint64_t generation;  // 0 = empty
-  Oid database;
+  uint64_t scope;  // database << 32 | nova.jwt_keys' OID: a re-created extension never sees old entries
   uint8_t has_exp, has_nbf, has_iat, ref;
   uint16_t sub_len;
   uint16_t claims_len;
@@ -101,14 +101,14 @@ void sets_of(const uint8_t d[kDigestBytes], uint32_t out[2]) {
 
 LWLock *lock_of(uint32_t set) { return &g_locks[set % kLocks].lock; }
 
-bool matches(const Slot &s, const uint8_t d[kDigestBytes], Oid db) {
-  return s.generation != 0 && s.database == db && memcmp(s.digest, d, kDigestBytes) == 0;
+bool matches(const Slot &s, const uint8_t d[kDigestBytes], uint64_t db) {
+  return s.generation != 0 && s.scope == db && memcmp(s.digest, d, kDigestBytes) == 0;
 }
 
 enum class Found { kNone, kHit, kOom };
 
 // Under the set's lock: copy a live entry out (palloc'd, no ERROR possible).
-Found lookup_in_set(uint32_t set, const uint8_t d[kDigestBytes], Oid db, uint64_t gen, double now, Entry *out) {
+Found lookup_in_set(uint32_t set, const uint8_t d[kDigestBytes], uint64_t db, uint64_t gen, double now, Entry *out) {
   Slot *slots = g_slots + size_t(set) * kWays;
   Found found = Found::kNone;
   LWLock *lock = lock_of(set);
@@ -148,10 +148,10 @@ Found lookup_in_set(uint32_t set, const uint8_t d[kDigestBytes], Oid db, uint64_
   return found;
 }
 
-void fill(Slot &s, char *data, const uint8_t d[kDigestBytes], Oid db, uint64_t gen, const Entry &e, size_t claims_len) {
+void fill(Slot &s, char *data, const uint8_t d[kDigestBytes], uint64_t db, uint64_t gen, const Entry &e, size_t claims_len) {
   memcpy(s.digest, d, kDigestBytes);
   s.generation = gen;
-  s.database = db;
+  s.scope = db;
   s.has_exp = e.has_exp;
   s.has_nbf = e.has_nbf;
   s.has_iat = e.has_iat;
@@ -170,7 +170,7 @@ enum class Stored { kNo, kYes, kEvicted, kStale };
 
 // Under the set's lock: store into a matching, free or stale slot; with `evict`,
 // CLOCK out a victim when there is none.
-Stored insert_in_set(uint32_t set, const uint8_t d[kDigestBytes], Oid db, uint64_t gen, const Entry &e,
+Stored insert_in_set(uint32_t set, const uint8_t d[kDigestBytes], uint64_t db, uint64_t gen, const Entry &e,
                      size_t claims_len, bool evict) {
   Slot *slots = g_slots + size_t(set) * kWays;
   LWLock *lock = lock_of(set);
@@ -228,7 +228,7 @@ void digest(const char *token, size_t len, uint8_t out[kDigestBytes]) {
     throw nova::Error(nova::sqlstate::kInternalError, "sha-256 failed");
 }
 
-bool lookup(const uint8_t d[kDigestBytes], Oid db, double now, Entry *out) {
+bool lookup(const uint8_t d[kDigestBytes], uint64_t db, double now, Entry *out) {
   if (!enabled()) return false;
   uint64_t gen = pg_atomic_read_u64(&g_shared->generation);
   uint32_t sets[2];
@@ -240,7 +240,7 @@ bool lookup(const uint8_t d[kDigestBytes], Oid db, double now, Entry *out) {
   return f == Found::kHit;
 }
 
-bool insert(const uint8_t d[kDigestBytes], Oid db, uint64_t gen, const Entry &e) {
+bool insert(const uint8_t d[kDigestBytes], uint64_t db, uint64_t gen, const Entry &e) {
   if (!enabled() || gen == 0) return false;
   size_t claims_len = VARSIZE(e.claims);
   if (e.sub_len + claims_len > kEntryDataBytes) return false;

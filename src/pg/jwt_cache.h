@@ -36,12 +36,14 @@ uint64_t generation();
 void bump_generation();
 
 void digest(const char *token, size_t len, uint8_t out[kDigestBytes]);
-// A live entry for this digest, database and the current generation, usable at `now`;
+// scope: (database << 32) | OID of nova.jwt_keys, so entries never cross databases
+// or survive DROP/CREATE EXTENSION (which drops the tables without firing triggers).
+// A live entry for this digest, scope and the current generation, usable at `now`;
 // on success *out holds palloc'd copies. Counts a hit or a miss.
-bool lookup(const uint8_t digest[kDigestBytes], Oid database, double now, Entry *out);
+bool lookup(const uint8_t digest[kDigestBytes], uint64_t scope, double now, Entry *out);
 // Store a verified result computed under generation `gen`; skipped (returns false)
 // when the generation moved on meanwhile or the data does not fit.
-bool insert(const uint8_t digest[kDigestBytes], Oid database, uint64_t gen, const Entry &e);
+bool insert(const uint8_t digest[kDigestBytes], uint64_t scope, uint64_t gen, const Entry &e);
 
 struct Stats {
   bool enabled;

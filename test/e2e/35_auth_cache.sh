@@ -50,6 +50,20 @@ oks=$(cat "$work"/auth.*.log | grep -c ' ok$' || true)
 [ "$fails" -gt 0 ] && [ "$oks" -gt 0 ] || { echo "revocation: expected successes before and failures after ($oks ok, $fails revoked)"; exit 1; }
 echo "ok 2: $oks calls before the revocation, $fails rejected after, none accepted after"
 
+# ---- 2b. DROP/CREATE EXTENSION drops the keys without firing triggers: the cache must not outlive them
+nova_psql -c "DELETE FROM nova.jwt_revoked_jti" >/dev/null
+nova_psql -c "SELECT nova.authenticate(t) FROM tok" >/dev/null
+nova_psql -c "SELECT nova.authenticate(t) FROM tok" >/dev/null   # now cached
+nova_psql -c "DROP EXTENSION nova CASCADE" >/dev/null 2>&1
+nova_psql -c "CREATE EXTENSION nova" >/dev/null
+err=$(psql -X -At nova -c "SELECT nova.authenticate(t) FROM tok" 2>&1 || true)
+echo "$err" | grep -q 'jwt key not found' || { echo "re-created extension (no keys): old cached token accepted: $err"; exit 1; }
+nova_psql -c "INSERT INTO nova.jwt_keys (kid, algorithm, key) VALUES ('e2e', 'HS256', 'a-different-secret-0123456789abcdef-0123')" >/dev/null
+err=$(psql -X -At nova -c "SELECT nova.authenticate(t) FROM tok" 2>&1 || true)
+echo "$err" | grep -q 'jwt signature invalid' || { echo "re-created extension: old cached token accepted: $err"; exit 1; }
+nova_psql -c "UPDATE nova.jwt_keys SET key = '$secret' WHERE kid = 'e2e'" >/dev/null
+echo "ok 2b: after DROP/CREATE EXTENSION a cached token is verified against the new key"
+
 # ---- 3. without shared_preload_libraries ------------------------------------
 nova_cluster_stop "$work"
 echo "shared_preload_libraries = ''" >> "$work/data/postgresql.conf"
@@ -64,7 +78,6 @@ if ! psql -X -At nova -c "SELECT nova.cache_get('probe')" >/dev/null 2>&1 \
 fi
 out=$(nova_psql <<SQL
 SELECT (nova.jwt_cache_stats()->>'enabled') || ' ' || (nova.cache_stats()->>'enabled');
-DELETE FROM nova.jwt_revoked_jti;
 SELECT nova.authenticate(t)->>'sub' FROM tok;
 SELECT nova.jwt_revoke('e2e-1', 'infinity');
 SELECT nova.cache_set('k', 'v');
