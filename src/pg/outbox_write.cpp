@@ -2,11 +2,11 @@
 //
 // Fast path: the row is formed here and inserted straight into the active
 // partition (nova.outbox_<slot>) with heap_insert + index_insert, as catalog
-// code does — no executor start-up or partition routing per event; this is
+// code does (src/pg/direct_insert.h) — no executor start-up or partition routing per event; this is
 // what keeps the trigger within ~10% of a plain INSERT (docs/benchmarks.md).
 // Its layout map is cached per partition and dropped on relcache invalidation.
 // Fallback (a partition layout this code does not know, an index with
-// expressions, predicates or deferred checks): an INSERT into nova.outbox
+// expressions or deferred checks, a trigger or rule on the partition): an INSERT into nova.outbox
 // through a prepared plan kept for the life of the backend, run as the
 // extension owner. Either way the writer needs no privilege on nova.outbox.
 #include "pg/outbox.h"
@@ -37,6 +37,7 @@ extern "C" {
 
 #include "bgworker/relay_shared.h"
 #include "pg/correlation.h"
+#include "pg/direct_insert.h"
 #include "pg/boundary.h"
 #include "pg/identity.h"
 #include "pg/module.h"
@@ -155,8 +156,8 @@ int col_index(const char *name) {
 }
 
 // Can the fast path write into this partition? Every live column must be one we
-// fill, and every index a plain one (no expressions, predicate, exclusion or
-// deferred uniqueness).
+// fill, and direct_insert_supported() must accept it (plain or partial indexes,
+// no triggers or rules).
 void check_partition(Partition *p, int slot) {
   p->checked = true;
   p->usable = false;
@@ -190,18 +191,7 @@ void check_partition(Partition *p, int slot) {
   }
   for (int c = 0; ok && c < kNCols; c++)
     if (!seen[c]) ok = false;
-  if (ok) {
-    List *indexes = RelationGetIndexList(rel);
-    ListCell *lc;
-    foreach (lc, indexes) {
-      Relation ir = index_open(lfirst_oid(lc), AccessShareLock);
-      if (RelationGetIndexExpressions(ir) != NIL || RelationGetIndexPredicate(ir) != NIL ||
-          !ir->rd_index->indimmediate || ir->rd_index->indisexclusion)
-        ok = false;
-      index_close(ir, AccessShareLock);
-    }
-    list_free(indexes);
-  }
+  if (ok) ok = direct_insert_supported(rel);
   p->natts = desc->natts;
   table_close(rel, AccessShareLock);
   p->usable = ok;
@@ -242,31 +232,7 @@ bool direct_insert(Datum *vals, bool *nulls) {
     n[i] = c < 0 ? true : nulls[c];
   }
   HeapTuple tup = heap_form_tuple(desc, v, n);
-  heap_insert(rel, tup, GetCurrentCommandId(true), 0, nullptr);
-
-  List *indexes = RelationGetIndexList(rel);
-  if (indexes != NIL) {
-    TupleTableSlot *ts = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
-    ExecStoreHeapTuple(tup, ts, false);
-    ListCell *lc;
-    foreach (lc, indexes) {
-      Relation ir = index_open(lfirst_oid(lc), RowExclusiveLock);
-      IndexInfo *ii = BuildIndexInfo(ir);
-      if (ii->ii_ReadyForInserts) {
-        if (ii->ii_Expressions != NIL || ii->ii_Predicate != NIL || ii->ii_ExclusionOps != nullptr ||
-            !ir->rd_index->indimmediate)
-          elog(ERROR, "nova outbox: unexpected index \"%s\" on %s", RelationGetRelationName(ir),
-               RelationGetRelationName(rel));
-        Datum iv[INDEX_MAX_KEYS];
-        bool in[INDEX_MAX_KEYS];
-        FormIndexDatum(ii, ts, nullptr, iv, in);
-        index_insert(ir, iv, in, &tup->t_self, rel, ii->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, ii);
-      }
-      index_close(ir, NoLock);
-    }
-    ExecDropSingleTupleTableSlot(ts);
-    list_free(indexes);
-  }
+  direct_insert_tuple(rel, tup);
   table_close(rel, NoLock);  // the lock is held until the end of the transaction
   return true;
 }

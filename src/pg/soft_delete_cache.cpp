@@ -5,6 +5,7 @@
 
 #include "pg/identity.h"
 #include "pg/correlation.h"
+#include "pg/direct_insert.h"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -537,18 +538,7 @@ void check_audit_rel() {
       if (TupleDescAttr(desc, i)->atttypid != kTypes[i]) ok = false;
   }
   if (ok && rel->rd_att->constr && rel->rd_att->constr->num_check > 0) ok = false;
-  if (ok) {
-    List *indexes = RelationGetIndexList(rel);
-    ListCell *lc;
-    foreach (lc, indexes) {
-      Relation ir = index_open(lfirst_oid(lc), AccessShareLock);
-      if (RelationGetIndexExpressions(ir) != NIL || RelationGetIndexPredicate(ir) != NIL ||
-          !ir->rd_index->indimmediate || ir->rd_index->indisexclusion)
-        ok = false;
-      index_close(ir, AccessShareLock);
-    }
-    list_free(indexes);
-  }
+  if (ok) ok = direct_insert_supported(rel);
   g_audit.natts = desc->natts;
   table_close(rel, AccessShareLock);
   g_audit.usable = ok;
@@ -569,28 +559,7 @@ bool audit_direct(Datum *vals, bool *nulls) {
   vals[kId] = Int64GetDatum(nextval_internal(g_audit.seq, false));
   nulls[kId] = false;
   HeapTuple tup = heap_form_tuple(desc, vals, nulls);
-  heap_insert(rel, tup, GetCurrentCommandId(true), 0, nullptr);
-  List *indexes = RelationGetIndexList(rel);
-  if (indexes != NIL) {
-    TupleTableSlot *ts = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
-    ExecStoreHeapTuple(tup, ts, false);
-    ListCell *lc;
-    foreach (lc, indexes) {
-      Relation ir = index_open(lfirst_oid(lc), RowExclusiveLock);
-      IndexInfo *ii = BuildIndexInfo(ir);
-      if (ii->ii_ReadyForInserts) {
-        if (ii->ii_Expressions != NIL || ii->ii_Predicate != NIL || ii->ii_ExclusionOps != nullptr)
-          elog(ERROR, "nova: unexpected index \"%s\" on nova.audit_log", RelationGetRelationName(ir));
-        Datum iv[INDEX_MAX_KEYS];
-        bool in[INDEX_MAX_KEYS];
-        FormIndexDatum(ii, ts, nullptr, iv, in);
-        index_insert(ir, iv, in, &tup->t_self, rel, ii->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, ii);
-      }
-      index_close(ir, NoLock);
-    }
-    ExecDropSingleTupleTableSlot(ts);
-    list_free(indexes);
-  }
+  direct_insert_tuple(rel, tup);
   table_close(rel, NoLock);
   return true;
 }
