@@ -15,7 +15,8 @@
 
 #include "core/error.h"
 
-struct evp_pkey_st;  // OpenSSL's EVP_PKEY, kept out of this header
+struct evp_pkey_st;     // OpenSSL's EVP_PKEY, kept out of this header
+struct evp_mac_ctx_st;  // OpenSSL's EVP_MAC_CTX
 
 namespace nova::jwt {
 
@@ -89,6 +90,7 @@ class Key {
   bool has_private = false;
   std::string secret;             // kOct only
   evp_pkey_st *pkey = nullptr;    // asymmetric keys (owned)
+  evp_mac_ctx_st *mac[3] = {};    // kOct: HMAC-SHA256/384/512 contexts keyed once, duplicated per use (owned)
 
   // Family, curve and pin allow `alg`, and an HMAC secret is at least as long as the hash.
   bool supports(Alg alg) const;

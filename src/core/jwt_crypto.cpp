@@ -79,16 +79,30 @@ const BIGNUM *curve_order(int curve) {
 int alg_curve(Alg a) { return a == Alg::ES256 ? 256 : a == Alg::ES384 ? 384 : a == Alg::ES512 ? 521 : 0; }
 size_t curve_bytes(int curve) { return curve == 521 ? 66 : static_cast<size_t>(curve / 8); }
 
-bool hmac(const Key &key, Alg alg, std::string_view msg, unsigned char *out, size_t *outlen) {
-  std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx(EVP_MAC_CTX_new(hmac_mac()));
-  if (!ctx) return false;
+int mac_slot(Alg alg) { return alg == Alg::HS256 ? 0 : alg == Alg::HS384 ? 1 : 2; }
+
+// A fresh HMAC context keyed with `secret` for `alg`'s hash.
+EVP_MAC_CTX *new_hmac_ctx(const std::string &secret, Alg alg) {
+  EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(hmac_mac());
+  if (!ctx) return nullptr;
   const char *name = EVP_MD_get0_name(digest(hash_bits(alg)));
   OSSL_PARAM params[2] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char *>(name), 0),
                           OSSL_PARAM_construct_end()};
   // An empty secret is legal HMAC input but OpenSSL wants a non-null pointer.
   static const unsigned char kEmpty[1] = {0};
-  const unsigned char *k = key.secret.empty() ? kEmpty : reinterpret_cast<const unsigned char *>(key.secret.data());
-  if (EVP_MAC_init(ctx.get(), k, key.secret.size(), params) != 1) return false;
+  const unsigned char *k = secret.empty() ? kEmpty : reinterpret_cast<const unsigned char *>(secret.data());
+  if (EVP_MAC_init(ctx, k, secret.size(), params) != 1) {
+    EVP_MAC_CTX_free(ctx);
+    return nullptr;
+  }
+  return ctx;
+}
+
+bool hmac(const Key &key, Alg alg, std::string_view msg, unsigned char *out, size_t *outlen) {
+  // Duplicating the keyed context skips the digest fetch and key schedule on every call.
+  EVP_MAC_CTX *keyed = key.mac[mac_slot(alg)];
+  std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx(keyed ? EVP_MAC_CTX_dup(keyed) : new_hmac_ctx(key.secret, alg));
+  if (!ctx) return false;
   if (EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char *>(msg.data()), msg.size()) != 1) return false;
   return EVP_MAC_final(ctx.get(), out, outlen, EVP_MAX_MD_SIZE) == 1;
 }
@@ -114,6 +128,7 @@ size_t internal::hash_bytes(int alg_index) { return static_cast<size_t>(hash_bit
 
 Key::~Key() {
   EVP_PKEY_free(pkey);
+  for (auto *m : mac) EVP_MAC_CTX_free(m);
   if (!secret.empty()) OPENSSL_cleanse(secret.data(), secret.size());
 }
 
@@ -132,6 +147,7 @@ KeyPtr hmac_key(std::string_view secret) {
   k->secret.assign(secret.data(), secret.size());
   k->bits = static_cast<int>(secret.size() * 8);
   k->has_private = true;
+  for (Alg a : {Alg::HS256, Alg::HS384, Alg::HS512}) k->mac[mac_slot(a)] = new_hmac_ctx(k->secret, a);
   return k;
 }
 
