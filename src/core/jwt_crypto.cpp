@@ -5,6 +5,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -124,11 +125,44 @@ bool key_matches(const Key &key, Alg alg) {
 
 }  // namespace
 
+// One EVP_PKEY_CTX per algorithm, initialised for verification with its padding and digest,
+// reused for every signature (EVP_PKEY_verify over the message digest), as `openssl speed` does.
+void internal::prepare_verify(Key &key) {
+  auto make = [&](Alg alg) -> EVP_PKEY_CTX * {
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(nullptr, key.pkey, nullptr);
+    const EVP_MD *md = digest(hash_bits(alg));
+    bool ok = c && EVP_PKEY_verify_init(c) == 1 && EVP_PKEY_CTX_set_signature_md(c, md) > 0;
+    if (ok && family(alg) == Family::kPss) ok = setup_pss(c, md);
+    if (!ok) {
+      EVP_PKEY_CTX_free(c);
+      ERR_clear_error();
+      return nullptr;
+    }
+    return c;
+  };
+  if (key.type == Key::Type::kRSA) {
+    for (int i = 0; i < 6; i++) key.vctx[i] = make(static_cast<Alg>(static_cast<int>(Alg::RS256) + i));
+  } else if (key.type == Key::Type::kEC) {
+    key.vctx[0] = make(key.curve == 256 ? Alg::ES256 : key.curve == 384 ? Alg::ES384 : Alg::ES512);
+  }
+}
+
+// Verifies `sig` over SHA-2(msg) with a prepared context.
+bool verify_prepared(EVP_PKEY_CTX *c, Alg alg, std::string_view msg, const unsigned char *sig, size_t siglen) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen = 0;
+  if (EVP_Digest(msg.data(), msg.size(), md, &mdlen, digest(hash_bits(alg)), nullptr) != 1) return false;
+  int r = EVP_PKEY_verify(c, sig, siglen, md, mdlen);
+  if (r != 1) ERR_clear_error();
+  return r == 1;
+}
+
 size_t internal::hash_bytes(int alg_index) { return static_cast<size_t>(hash_bits(static_cast<Alg>(alg_index)) / 8); }
 
 Key::~Key() {
   EVP_PKEY_free(pkey);
   for (auto *m : mac) EVP_MAC_CTX_free(m);
+  for (auto *c : vctx) EVP_PKEY_CTX_free(c);
   if (!secret.empty()) OPENSSL_cleanse(secret.data(), secret.size());
 }
 
@@ -167,6 +201,8 @@ bool verify(const Key &key, Alg alg, std::string_view msg, std::string_view sig)
     case Family::kRsa:
     case Family::kPss: {
       if (sig.size() != static_cast<size_t>(EVP_PKEY_get_size(key.pkey))) return false;
+      if (EVP_PKEY_CTX *c = key.vctx[static_cast<int>(alg) - static_cast<int>(Alg::RS256)])
+        return verify_prepared(c, alg, msg, s, sig.size());
       MdCtx ctx(EVP_MD_CTX_new());
       EVP_PKEY_CTX *pctx = nullptr;
       const EVP_MD *md = digest(hash_bits(alg));
@@ -191,6 +227,7 @@ bool verify(const Key &key, Alg alg, std::string_view msg, std::string_view sig)
       int dlen = i2d_ECDSA_SIG(es.get(), nullptr);
       if (dlen <= 0 || dlen > static_cast<int>(sizeof der)) return false;
       dlen = i2d_ECDSA_SIG(es.get(), &p);
+      if (key.vctx[0]) return verify_prepared(key.vctx[0], alg, msg, der, static_cast<size_t>(dlen));
       MdCtx ctx(EVP_MD_CTX_new());
       if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, digest(hash_bits(alg)), nullptr, key.pkey) != 1) return false;
       return EVP_DigestVerify(ctx.get(), der, static_cast<size_t>(dlen), m, msg.size()) == 1;
