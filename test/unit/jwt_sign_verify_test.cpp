@@ -148,7 +148,9 @@ TEST(JwtSignVerify, PreparedAndPlainVerificationAgree) {
     const KeyPair &kp = *c.key();
     KeySet ks = parse_keys(kp.public_pem, KeyPurpose::kVerify);
     Key &key = const_cast<Key &>(*ks.keys.front());
-    if (key.type != Key::Type::kOKP) EXPECT_NE(key.vctx[0], nullptr) << c.alg;
+    if (key.type != Key::Type::kOKP) {
+      EXPECT_NE(key.vctx[0], nullptr) << c.alg;
+    }
     Alg alg = *alg_from_name(c.alg);
     std::string msg = "header.payload";
     std::string sig = primitive::sign(*parse_keys(kp.private_pem, KeyPurpose::kSign).keys.front(), alg, msg);
