@@ -45,28 +45,30 @@ std::string encode(std::string_view in) {
 bool decode(std::string_view in, std::string &out) {
   size_t n = in.size();
   if (n % 4 == 1) return false;
-  out.reserve(out.size() + n * 3 / 4);
+  size_t start = out.size();
+  out.resize(start + n / 4 * 3 + (n % 4 == 0 ? 0 : n % 4 - 1));
+  auto *o = reinterpret_cast<unsigned char *>(out.data()) + start;
   const auto *p = reinterpret_cast<const unsigned char *>(in.data());
   size_t i = 0;
   for (; i + 4 <= n; i += 4) {
     int a = kTable[p[i]], b = kTable[p[i + 1]], c = kTable[p[i + 2]], d = kTable[p[i + 3]];
     if ((a | b | c | d) < 0) return false;
     uint32_t v = (uint32_t(a) << 18) | (uint32_t(b) << 12) | (uint32_t(c) << 6) | uint32_t(d);
-    out += char(v >> 16);
-    out += char((v >> 8) & 0xff);
-    out += char(v & 0xff);
+    *o++ = static_cast<unsigned char>(v >> 16);
+    *o++ = static_cast<unsigned char>((v >> 8) & 0xff);
+    *o++ = static_cast<unsigned char>(v & 0xff);
   }
   size_t rest = n - i;
   if (rest == 2) {
     int a = kTable[p[i]], b = kTable[p[i + 1]];
     if ((a | b) < 0 || (b & 0x0f) != 0) return false;  // 4 unused bits must be zero
-    out += char((a << 2) | (b >> 4));
+    *o++ = static_cast<unsigned char>((a << 2) | (b >> 4));
   } else if (rest == 3) {
     int a = kTable[p[i]], b = kTable[p[i + 1]], c = kTable[p[i + 2]];
     if ((a | b | c) < 0 || (c & 0x03) != 0) return false;  // 2 unused bits must be zero
     uint32_t v = (uint32_t(a) << 12) | (uint32_t(b) << 6) | uint32_t(c);
-    out += char(v >> 10);
-    out += char((v >> 2) & 0xff);
+    *o++ = static_cast<unsigned char>(v >> 10);
+    *o++ = static_cast<unsigned char>((v >> 2) & 0xff);
   }
   return true;
 }

@@ -41,38 +41,42 @@ void decode_part(std::string_view b64, std::string &out, const char *what) {
   if (!b64url::decode(b64, out)) malformed(std::string("invalid base64url in ") + what);
 }
 
-void parse_json_part(const std::string &text, json &out, const char *what) {
-  auto problem = jwt_json::parse(text, out);
+void scan_part(const std::string &text, jwt_json::Top &out, const char *what) {
+  auto problem = jwt_json::scan(text, out);
   if (problem != jwt_json::Problem::kNone) malformed(std::string(what) + ": " + jwt_json::describe(problem));
 }
+
+using Kind = jwt_json::TopValue::Kind;
 
 struct Header {
   Alg alg;
   std::string kid;
+  bool has_kid = false;
 };
 
 // The protected header's rules: alg, crit, b64, kid. Embedded keys (jwk, jku, x5u, x5c)
 // are never consulted.
-Header check_header(const json &h) {
-  auto a = h.find("alg");
-  if (a == h.end() || !a->is_string()) malformed("header alg missing or not a string");
-  const auto &name = a->get_ref<const std::string &>();
-  auto alg = alg_from_name(name);
-  if (!alg) fail("jwt algorithm not allowed", "algorithm \"" + name.substr(0, 32) + "\" is not supported");
-  if (h.contains("crit")) malformed("crit header parameters are not supported");
-  if (auto b = h.find("b64"); b != h.end() && !(b->is_boolean() && b->get<bool>()))
+Header check_header(const jwt_json::Top &h) {
+  const auto *a = h.find("alg");
+  if (a == nullptr || a->kind != Kind::kString) malformed("header alg missing or not a string");
+  auto alg = alg_from_name(a->string);
+  if (!alg) fail("jwt algorithm not allowed", "algorithm \"" + a->string.substr(0, 32) + "\" is not supported");
+  if (h.find("crit")) malformed("crit header parameters are not supported");
+  if (const auto *b = h.find("b64"); b && !(b->kind == Kind::kBool && b->boolean))
     malformed("unencoded payloads (b64) are not supported");
-  Header out{*alg, {}};
-  if (auto k = h.find("kid"); k != h.end()) {
-    if (!k->is_string()) malformed("header kid is not a string");
-    out.kid = k->get<std::string>();
+  Header out{*alg, {}, false};
+  if (const auto *k = h.find("kid")) {
+    if (k->kind != Kind::kString) malformed("header kid is not a string");
+    out.kid = k->string;
+    out.has_kid = true;
   }
   return out;
 }
 
 std::string kid_detail(const std::string &kid) { return "kid \"" + kid.substr(0, 200) + "\""; }
 
-const Key &select_key(const KeySet &keys, const Header &h, bool token_has_kid) {
+const Key &select_key(const KeySet &keys, const Header &h) {
+  bool token_has_kid = h.has_kid;
   if (keys.keys.empty()) fail("jwt key not found", "the key set has no signing keys");
   if (keys.is_set) {
     if (!token_has_kid) fail("jwt key not found", "the token has no kid; a key set needs one");
@@ -86,20 +90,19 @@ const Key &select_key(const KeySet &keys, const Header &h, bool token_has_kid) {
   return k;
 }
 
-std::optional<double> number_claim(const json &claims, const char *name) {
-  auto it = claims.find(name);
-  if (it == claims.end()) return std::nullopt;
-  if (!it->is_number()) malformed(std::string(name) + " is not a number");
-  double v = it->get<double>();
-  if (!std::isfinite(v)) malformed(std::string(name) + " is not a finite number");
-  return v;
+std::optional<double> number_claim(const jwt_json::Top &claims, const char *name) {
+  const auto *v = claims.find(name);
+  if (v == nullptr) return std::nullopt;
+  if (v->kind != Kind::kNumber) malformed(std::string(name) + " is not a number");
+  if (!std::isfinite(v->number)) malformed(std::string(name) + " is not a finite number");
+  return v->number;
 }
 
-std::string string_claim(const json &claims, const char *name) {
-  auto it = claims.find(name);
-  if (it == claims.end()) return {};
-  if (!it->is_string()) malformed(std::string(name) + " is not a string");
-  return it->get<std::string>();
+std::string string_claim(const jwt_json::Top &claims, const char *name) {
+  const auto *v = claims.find(name);
+  if (v == nullptr) return {};
+  if (v->kind != Kind::kString) malformed(std::string(name) + " is not a string");
+  return v->string;
 }
 
 }  // namespace
@@ -120,8 +123,8 @@ JwsVerified verify_jws(std::string_view token, const KeySet &keys, const std::ve
   JwsVerified out;
   std::string sig;
   decode_part(p.header_b64, out.header_json, "header");
-  json header;
-  parse_json_part(out.header_json, header, "header");
+  jwt_json::Top header;
+  scan_part(out.header_json, header, "header");
   Header h = check_header(header);  // before the other parts: alg "none" is reported as such
   decode_part(p.payload_b64, out.payload, "payload");
   if (p.signature_b64.empty()) malformed("empty signature");
@@ -134,7 +137,7 @@ JwsVerified verify_jws(std::string_view token, const KeySet &keys, const std::ve
     for (const auto &a : algorithms) listed = listed || a == name;
     if (!listed) fail("jwt algorithm not allowed", std::string("algorithm \"") + name + "\" is not in the allowed list");
   }
-  const Key &key = select_key(keys, h, header.contains("kid"));
+  const Key &key = select_key(keys, h);
   if (!key.supports(h.alg)) {
     // An HMAC secret that is merely too short is a key problem, not an algorithm one.
     if (key.type == Key::Type::kOct && name[0] == 'H' && (!key.pinned || *key.pinned == h.alg))
@@ -157,8 +160,8 @@ void check_time_claims(const std::optional<double> &exp, const std::optional<dou
 Verified verify(std::string_view token, const KeySet &keys, const VerifyOptions &opts) {
   JwsVerified jws = verify_jws(token, keys, opts.algorithms);
   Verified v;
-  json claims;
-  parse_json_part(jws.payload, claims, "payload");
+  jwt_json::Top claims;
+  scan_part(jws.payload, claims, "payload");
   v.exp = number_claim(claims, "exp");
   v.nbf = number_claim(claims, "nbf");
   v.iat = number_claim(claims, "iat");
@@ -166,14 +169,14 @@ Verified verify(std::string_view token, const KeySet &keys, const VerifyOptions 
   v.jti = string_claim(claims, "jti");
   std::string iss = string_claim(claims, "iss");
   check_time_claims(v.exp, v.nbf, v.iat, opts.now, opts.leeway);
-  if (opts.issuer && (!claims.contains("iss") || iss != *opts.issuer)) fail("jwt issuer invalid");
+  if (opts.issuer && (!claims.find("iss") || iss != *opts.issuer)) fail("jwt issuer invalid");
   if (opts.audience) {
     bool ok = false;
-    if (auto aud = claims.find("aud"); aud != claims.end()) {
-      if (aud->is_string()) {
-        ok = aud->get_ref<const std::string &>() == *opts.audience;
-      } else if (aud->is_array()) {
-        for (const auto &a : *aud) ok = ok || (a.is_string() && a.get_ref<const std::string &>() == *opts.audience);
+    if (const auto *aud = claims.find("aud")) {
+      if (aud->kind == Kind::kString) {
+        ok = aud->string == *opts.audience;
+      } else if (aud->kind == Kind::kArray) {
+        for (const auto &a : aud->strings) ok = ok || a == *opts.audience;
       } else {
         malformed("aud is not a string or an array");
       }
@@ -201,9 +204,9 @@ Decoded decode_unverified(std::string_view token) {
   decode_part(p.header_b64, d.header_json, "header");
   decode_part(p.payload_b64, d.payload_json, "payload");
   decode_part(p.signature_b64, sig, "signature");
-  json j;
-  parse_json_part(d.header_json, j, "header");
-  parse_json_part(d.payload_json, j, "payload");
+  jwt_json::Top top;
+  scan_part(d.header_json, top, "header");
+  scan_part(d.payload_json, top, "payload");
   return d;
 }
 

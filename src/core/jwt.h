@@ -15,7 +15,9 @@
 
 #include "core/error.h"
 
-struct evp_pkey_st;  // OpenSSL's EVP_PKEY, kept out of this header
+struct evp_pkey_st;     // OpenSSL's EVP_PKEY, kept out of this header
+struct evp_mac_ctx_st;  // OpenSSL's EVP_MAC_CTX
+struct evp_pkey_ctx_st; // OpenSSL's EVP_PKEY_CTX
 
 namespace nova::jwt {
 
@@ -72,7 +74,8 @@ const char *alg_name(Alg alg);
 
 enum class KeyPurpose { kVerify, kSign };
 
-// One parsed key. Immutable once built; safe to share and cache (holds an EVP_PKEY or an HMAC secret).
+// One parsed key. Immutable once built; safe to share and cache within one thread (it holds
+// prepared OpenSSL contexts that verification reuses, so not for concurrent use by threads).
 class Key {
  public:
   enum class Type { kOct, kRSA, kEC, kOKP };
@@ -89,6 +92,8 @@ class Key {
   bool has_private = false;
   std::string secret;             // kOct only
   evp_pkey_st *pkey = nullptr;    // asymmetric keys (owned)
+  evp_mac_ctx_st *mac[3] = {};    // kOct: HMAC-SHA256/384/512 contexts keyed once, duplicated per use (owned)
+  evp_pkey_ctx_st *vctx[6] = {};  // kRSA: RS256..PS512, kEC: [0]; verify contexts set up once (owned)
 
   // Family, curve and pin allow `alg`, and an HMAC secret is at least as long as the hash.
   bool supports(Alg alg) const;

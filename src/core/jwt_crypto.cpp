@@ -5,6 +5,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -79,16 +80,30 @@ const BIGNUM *curve_order(int curve) {
 int alg_curve(Alg a) { return a == Alg::ES256 ? 256 : a == Alg::ES384 ? 384 : a == Alg::ES512 ? 521 : 0; }
 size_t curve_bytes(int curve) { return curve == 521 ? 66 : static_cast<size_t>(curve / 8); }
 
-bool hmac(const Key &key, Alg alg, std::string_view msg, unsigned char *out, size_t *outlen) {
-  std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx(EVP_MAC_CTX_new(hmac_mac()));
-  if (!ctx) return false;
+int mac_slot(Alg alg) { return alg == Alg::HS256 ? 0 : alg == Alg::HS384 ? 1 : 2; }
+
+// A fresh HMAC context keyed with `secret` for `alg`'s hash.
+EVP_MAC_CTX *new_hmac_ctx(const std::string &secret, Alg alg) {
+  EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(hmac_mac());
+  if (!ctx) return nullptr;
   const char *name = EVP_MD_get0_name(digest(hash_bits(alg)));
   OSSL_PARAM params[2] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char *>(name), 0),
                           OSSL_PARAM_construct_end()};
   // An empty secret is legal HMAC input but OpenSSL wants a non-null pointer.
   static const unsigned char kEmpty[1] = {0};
-  const unsigned char *k = key.secret.empty() ? kEmpty : reinterpret_cast<const unsigned char *>(key.secret.data());
-  if (EVP_MAC_init(ctx.get(), k, key.secret.size(), params) != 1) return false;
+  const unsigned char *k = secret.empty() ? kEmpty : reinterpret_cast<const unsigned char *>(secret.data());
+  if (EVP_MAC_init(ctx, k, secret.size(), params) != 1) {
+    EVP_MAC_CTX_free(ctx);
+    return nullptr;
+  }
+  return ctx;
+}
+
+bool hmac(const Key &key, Alg alg, std::string_view msg, unsigned char *out, size_t *outlen) {
+  // Duplicating the keyed context skips the digest fetch and key schedule on every call.
+  EVP_MAC_CTX *keyed = key.mac[mac_slot(alg)];
+  std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx(keyed ? EVP_MAC_CTX_dup(keyed) : new_hmac_ctx(key.secret, alg));
+  if (!ctx) return false;
   if (EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char *>(msg.data()), msg.size()) != 1) return false;
   return EVP_MAC_final(ctx.get(), out, outlen, EVP_MAX_MD_SIZE) == 1;
 }
@@ -110,10 +125,44 @@ bool key_matches(const Key &key, Alg alg) {
 
 }  // namespace
 
+// One EVP_PKEY_CTX per algorithm, initialised for verification with its padding and digest,
+// reused for every signature (EVP_PKEY_verify over the message digest), as `openssl speed` does.
+void internal::prepare_verify(Key &key) {
+  auto make = [&](Alg alg) -> EVP_PKEY_CTX * {
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(nullptr, key.pkey, nullptr);
+    const EVP_MD *md = digest(hash_bits(alg));
+    bool ok = c && EVP_PKEY_verify_init(c) == 1 && EVP_PKEY_CTX_set_signature_md(c, md) > 0;
+    if (ok && family(alg) == Family::kPss) ok = setup_pss(c, md);
+    if (!ok) {
+      EVP_PKEY_CTX_free(c);
+      ERR_clear_error();
+      return nullptr;
+    }
+    return c;
+  };
+  if (key.type == Key::Type::kRSA) {
+    for (int i = 0; i < 6; i++) key.vctx[i] = make(static_cast<Alg>(static_cast<int>(Alg::RS256) + i));
+  } else if (key.type == Key::Type::kEC) {
+    key.vctx[0] = make(key.curve == 256 ? Alg::ES256 : key.curve == 384 ? Alg::ES384 : Alg::ES512);
+  }
+}
+
+// Verifies `sig` over SHA-2(msg) with a prepared context.
+bool verify_prepared(EVP_PKEY_CTX *c, Alg alg, std::string_view msg, const unsigned char *sig, size_t siglen) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen = 0;
+  if (EVP_Digest(msg.data(), msg.size(), md, &mdlen, digest(hash_bits(alg)), nullptr) != 1) return false;
+  int r = EVP_PKEY_verify(c, sig, siglen, md, mdlen);
+  if (r != 1) ERR_clear_error();
+  return r == 1;
+}
+
 size_t internal::hash_bytes(int alg_index) { return static_cast<size_t>(hash_bits(static_cast<Alg>(alg_index)) / 8); }
 
 Key::~Key() {
   EVP_PKEY_free(pkey);
+  for (auto *m : mac) EVP_MAC_CTX_free(m);
+  for (auto *c : vctx) EVP_PKEY_CTX_free(c);
   if (!secret.empty()) OPENSSL_cleanse(secret.data(), secret.size());
 }
 
@@ -132,6 +181,7 @@ KeyPtr hmac_key(std::string_view secret) {
   k->secret.assign(secret.data(), secret.size());
   k->bits = static_cast<int>(secret.size() * 8);
   k->has_private = true;
+  for (Alg a : {Alg::HS256, Alg::HS384, Alg::HS512}) k->mac[mac_slot(a)] = new_hmac_ctx(k->secret, a);
   return k;
 }
 
@@ -151,6 +201,8 @@ bool verify(const Key &key, Alg alg, std::string_view msg, std::string_view sig)
     case Family::kRsa:
     case Family::kPss: {
       if (sig.size() != static_cast<size_t>(EVP_PKEY_get_size(key.pkey))) return false;
+      if (EVP_PKEY_CTX *c = key.vctx[static_cast<int>(alg) - static_cast<int>(Alg::RS256)])
+        return verify_prepared(c, alg, msg, s, sig.size());
       MdCtx ctx(EVP_MD_CTX_new());
       EVP_PKEY_CTX *pctx = nullptr;
       const EVP_MD *md = digest(hash_bits(alg));
@@ -175,6 +227,7 @@ bool verify(const Key &key, Alg alg, std::string_view msg, std::string_view sig)
       int dlen = i2d_ECDSA_SIG(es.get(), nullptr);
       if (dlen <= 0 || dlen > static_cast<int>(sizeof der)) return false;
       dlen = i2d_ECDSA_SIG(es.get(), &p);
+      if (key.vctx[0]) return verify_prepared(key.vctx[0], alg, msg, der, static_cast<size_t>(dlen));
       MdCtx ctx(EVP_MD_CTX_new());
       if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, digest(hash_bits(alg)), nullptr, key.pkey) != 1) return false;
       return EVP_DigestVerify(ctx.get(), der, static_cast<size_t>(dlen), m, msg.size()) == 1;

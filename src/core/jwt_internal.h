@@ -20,3 +20,11 @@ namespace nova::jwt::internal {
 size_t hash_bytes(int alg_index);
 
 }  // namespace nova::jwt::internal
+namespace nova::jwt {
+class Key;
+}
+namespace nova::jwt::internal {
+// Sets up the reusable verification contexts of an RSA or EC key (best effort).
+void prepare_verify(Key &key);
+
+}  // namespace nova::jwt::internal

@@ -1,6 +1,7 @@
 #define NOVA_CORE_TRANSLATION_UNIT 1
 #include "core/jwt_json.h"
 
+#include <algorithm>
 #include <set>
 #include <vector>
 
@@ -57,6 +58,122 @@ const char *describe(Problem p) {
     case Problem::kNotObject: return "not a JSON object";
   }
   return "invalid JSON";
+}
+
+}  // namespace nova::jwt_json
+
+namespace nova::jwt_json {
+namespace {
+
+class ScanHandler : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  explicit ScanHandler(Top &out) : out_(out) {}
+  Problem problem = Problem::kNone;
+
+  bool null() override { return scalar(TopValue::Kind::kNull); }
+  bool boolean(bool v) override {
+    if (TopValue *t = scalar_target()) { t->kind = TopValue::Kind::kBool; t->boolean = v; }
+    return true;
+  }
+  bool number_integer(number_integer_t v) override { return number(static_cast<double>(v)); }
+  bool number_unsigned(number_unsigned_t v) override { return number(static_cast<double>(v)); }
+  bool number_float(number_float_t v, const string_t &) override { return number(v); }
+  bool string(string_t &v) override {
+    if (v.find('\0') != std::string::npos) return fail(Problem::kNulCharacter);
+    if (TopValue *t = scalar_target()) {
+      t->kind = TopValue::Kind::kString;
+      t->string = std::move(v);
+    } else if (containers_.size() == 2 && containers_[1] == 'a' && member_ != nullptr) {
+      member_->strings.push_back(std::move(v));
+    }
+    return true;
+  }
+  bool binary(binary_t &) override { return fail(Problem::kSyntax); }
+  bool start_object(std::size_t) override {
+    if (containers_.empty()) out_.is_object = true;
+    else if (TopValue *t = scalar_target()) t->kind = TopValue::Kind::kObject;
+    containers_.push_back('o');
+    if (levels_.size() < containers_.size()) levels_.resize(containers_.size());
+    levels_[containers_.size() - 1].clear();
+    return true;
+  }
+  bool key(string_t &k) override {
+    if (k.find('\0') != std::string::npos) return fail(Problem::kNulCharacter);
+    auto &level = levels_[containers_.size() - 1];
+    level.push_back(k);
+    if (containers_.size() == 1) {
+      out_.members.emplace_back(std::move(k), TopValue{});
+      member_ = &out_.members.back().second;
+      pending_ = true;
+    }
+    return true;
+  }
+  bool end_object() override {
+    auto &level = levels_[containers_.size() - 1];
+    if (level.size() > 1) {
+      std::sort(level.begin(), level.end());
+      if (std::adjacent_find(level.begin(), level.end()) != level.end()) return fail(Problem::kDuplicateKey);
+    }
+    containers_.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    if (TopValue *t = scalar_target()) t->kind = TopValue::Kind::kArray;
+    containers_.push_back('a');
+    return true;
+  }
+  bool end_array() override {
+    containers_.pop_back();
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string &, const nlohmann::detail::exception &) override {
+    return fail(Problem::kSyntax);
+  }
+
+ private:
+  // The member a value directly inside the top-level object belongs to (once).
+  TopValue *scalar_target() {
+    if (containers_.size() == 1 && containers_[0] == 'o' && pending_) {
+      pending_ = false;
+      return member_;
+    }
+    return nullptr;
+  }
+  bool scalar(TopValue::Kind kind) {
+    if (TopValue *t = scalar_target()) t->kind = kind;
+    return true;
+  }
+  bool number(double v) {
+    if (TopValue *t = scalar_target()) { t->kind = TopValue::Kind::kNumber; t->number = v; }
+    return true;
+  }
+  bool fail(Problem p) {
+    if (problem == Problem::kNone) problem = p;
+    return false;
+  }
+
+  Top &out_;
+  std::vector<char> containers_;                 // 'o' / 'a' from the outside in
+  std::vector<std::vector<std::string>> levels_;  // member names per open object
+  TopValue *member_ = nullptr;  // the last top-level member, re-taken after every emplace_back
+  bool pending_ = false;
+};
+
+}  // namespace
+
+Problem scan(std::string_view text, Top &out) {
+  out = Top{};
+  out.members.reserve(16);
+  ScanHandler h(out);
+  bool ok;
+  try {
+    ok = nlohmann::json::sax_parse(text.begin(), text.end(), &h, nlohmann::json::input_format_t::json, true, false);
+  } catch (const nlohmann::json::exception &) {
+    return Problem::kSyntax;
+  }
+  if (!ok) return h.problem == Problem::kNone ? Problem::kSyntax : h.problem;
+  if (!out.is_object) return Problem::kNotObject;
+  return Problem::kNone;
 }
 
 }  // namespace nova::jwt_json

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace nova::jwt_json {
 
@@ -16,5 +18,30 @@ enum class Problem { kNone, kSyntax, kDuplicateKey, kNulCharacter, kNotObject };
 Problem parse(std::string_view text, nlohmann::json &out, bool require_object = true);
 
 const char *describe(Problem p);
+
+}  // namespace nova::jwt_json
+
+namespace nova::jwt_json {
+
+// A fast validating scan (nlohmann's SAX parser, no DOM) that applies the same rules as
+// parse() and captures the top-level members: scalars, and the string elements of
+// top-level arrays. Used for JOSE headers and JWT claims on the verification path.
+struct TopValue {
+  enum class Kind { kNull, kBool, kNumber, kString, kArray, kObject } kind = Kind::kNull;
+  bool boolean = false;
+  double number = 0;
+  std::string string;
+  std::vector<std::string> strings;  // kArray: its string elements (others are skipped)
+};
+struct Top {
+  bool is_object = false;
+  std::vector<std::pair<std::string, TopValue>> members;
+  const TopValue *find(std::string_view name) const {
+    for (const auto &m : members)
+      if (m.first == name) return &m.second;
+    return nullptr;
+  }
+};
+Problem scan(std::string_view text, Top &out);
 
 }  // namespace nova::jwt_json

@@ -113,6 +113,7 @@ KeyPtr key_from_pkey(Pkey pkey, bool has_private) {
     key_invalid("unsupported key type", "RSA, EC (P-256, P-384, P-521) and Ed25519 keys are supported");
   }
   k->pkey = pkey.release();
+  prepare_verify(*k);
   return k;
 }
 

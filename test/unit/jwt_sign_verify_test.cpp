@@ -140,3 +140,30 @@ TEST(JwtSignVerify, SignWithKeySetSelectsByKid) {
   EXPECT_EQ(error_of([&] { sign(kClaims, set, "EdDSA", ""); }), "jwt key not found");
   EXPECT_EQ(error_of([&] { sign(kClaims, set, "EdDSA", R"({"kid":"a"})"); }), "jwt algorithm not allowed");
 }
+
+TEST(JwtSignVerify, PreparedAndPlainVerificationAgree) {
+  // RSA and EC keys carry prepared verification contexts; the plain EVP_DigestVerify path
+  // (used when preparation failed) must give the same answers.
+  for (const auto &c : kAsym) {
+    const KeyPair &kp = *c.key();
+    KeySet ks = parse_keys(kp.public_pem, KeyPurpose::kVerify);
+    Key &key = const_cast<Key &>(*ks.keys.front());
+    if (key.type != Key::Type::kOKP) {
+      EXPECT_NE(key.vctx[0], nullptr) << c.alg;
+    }
+    Alg alg = *alg_from_name(c.alg);
+    std::string msg = "header.payload";
+    std::string sig = primitive::sign(*parse_keys(kp.private_pem, KeyPurpose::kSign).keys.front(), alg, msg);
+    std::string bad = sig;
+    bad[bad.size() / 2] ^= 1;
+    EXPECT_TRUE(primitive::verify(key, alg, msg, sig)) << c.alg;
+    EXPECT_FALSE(primitive::verify(key, alg, msg, bad)) << c.alg;
+    EXPECT_FALSE(primitive::verify(key, alg, msg + "x", sig)) << c.alg;
+    for (auto *&v : key.vctx) {
+      EVP_PKEY_CTX_free(v);
+      v = nullptr;
+    }
+    EXPECT_TRUE(primitive::verify(key, alg, msg, sig)) << c.alg;
+    EXPECT_FALSE(primitive::verify(key, alg, msg, bad)) << c.alg;
+  }
+}
