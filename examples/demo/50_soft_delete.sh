@@ -6,7 +6,9 @@ if [ "$(nova_psql -c "SELECT count(*) FROM nova.soft_delete_tables WHERE tbl = '
 fi
 
 # One transaction, so the outbox rows are still there to show (the relay only sees them at commit).
-psql -X -q -v ON_ERROR_STOP=1 <<'SQL'
+# Each delete is made under the caller's verified identity (tokens from 15_auth.sh):
+# deleted_by and the audit actor are the token's subject, never a client-set value.
+psql -X -q -v ON_ERROR_STOP=1 -v tok_alice="${NOVA_DEMO_TOKEN_alice:-}" -v tok_bob="${NOVA_DEMO_TOKEN_bob:-}" <<'SQL'
 \pset footer off
 BEGIN;
 SET LOCAL nova.correlation_id = 'demo-soft-delete-1';
@@ -20,7 +22,9 @@ SELECT coalesce(max(id), 0) AS before_demo FROM nova.audit_log \gset
 
 \echo
 \echo '-- Bob deletes his comment first (on its own), then Alice deletes her post through the view:'
+SELECT nova.authenticate(:'tok_bob') ->> 'sub' AS authenticated_as \gset
 DELETE FROM active_comments WHERE post_id = :post AND author_id = :bob;
+SELECT nova.authenticate(:'tok_alice') ->> 'sub' AS authenticated_as \gset
 DELETE FROM active_posts WHERE id = :post;
 SELECT 'post' AS row, id, deleted_at IS NOT NULL AS deleted, deleted_by, deleted_op FROM posts WHERE id = :post
 UNION ALL
