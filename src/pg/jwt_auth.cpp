@@ -17,6 +17,7 @@
 //    serving an entry that a committed change invalidated. A transaction that
 //    changed them does not fill the cache itself and cannot be PREPAREd.
 #include "pg/jwt_cache.h"
+#include "pg/jwt_keycache.h"
 
 extern "C" {
 #include "access/xact.h"
@@ -287,7 +288,7 @@ Jsonb *authenticate_uncached(std::string_view token, double now, double leeway, 
   if (kq.audience) opts.audience = std::string(kq.audience);
   opts.now = now;
   opts.leeway = leeway;
-  nova::jwt::Verified v = nova::jwt::verify(token, kq.key, opts);
+  nova::jwt::Verified v = nova::jwt::verify(token, nova::pg::cached_keys(kq.key, nova::jwt::KeyPurpose::kVerify), opts);
   if (v.sub.empty()) auth_fail("jwt has no subject", "nova.authenticate needs a non-empty string sub claim");
   if (v.sub.find('\0') != std::string::npos || v.sub.size() > 1024)
     auth_fail("jwt malformed: sub claim is not a usable subject");

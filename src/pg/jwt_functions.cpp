@@ -2,6 +2,7 @@
 // nova.jwt_decode_unverified. The key table, nova.authenticate, caches and
 // revocation live in the jwtsql feature. Rules and messages: docs/jwt.md.
 #include "pg/boundary.h"
+#include "pg/jwt_keycache.h"
 
 #include <algorithm>
 #include <cmath>
@@ -121,6 +122,10 @@ std::vector<std::string> algorithm_list(ArrayType *arr) {
 }
 
 }  // namespace
+
+nova::jwt::KeySet nova::pg::cached_keys(std::string_view text, nova::jwt::KeyPurpose purpose) {
+  return g_key_cache.get(text, purpose);
+}
 
 // nova.jwt_verify(token, key, algorithms, audience, issuer) → jsonb claims.
 // NULL token or key → NULL; NULL algorithms/audience/issuer → not constrained.
