@@ -53,14 +53,16 @@ nova_prepare_pgroot() {
   [ -n "${NOVA_PGROOT:-}" ] || return 0
   if [ ! -x "$NOVA_PGROOT/usr/lib/postgresql/$NOVA_PG_MAJOR/bin/postgres" ]; then
     nova_log "creating private PostgreSQL root $NOVA_PGROOT"
-    mkdir -p "$NOVA_PGROOT/usr/lib/postgresql" "$NOVA_PGROOT/usr/share/postgresql"
+    mkdir -p "$NOVA_PGROOT/usr/lib/postgresql" "$NOVA_PGROOT/usr/share/postgresql" "$NOVA_PGROOT/usr/include"
     cp -a "/usr/lib/postgresql/$NOVA_PG_MAJOR" "$NOVA_PGROOT/usr/lib/postgresql/"
     cp -a "/usr/share/postgresql/$NOVA_PG_MAJOR" "$NOVA_PGROOT/usr/share/postgresql/"
+    cp -a /usr/include/postgresql "$NOVA_PGROOT/usr/include/"
     chmod 755 "$NOVA_PGROOT"
   fi
 }
 
 nova_build() {
+  nova_prepare_pgroot
   nova_log "building (-Werror)"
   make -C "$NOVA_REPO" -s -j"$(nproc)" NOVA_WERROR=1 PG_CONFIG="$(nova_pg_config)" "$@" >/dev/null \
     || make -C "$NOVA_REPO" NOVA_WERROR=1 PG_CONFIG="$(nova_pg_config)" "$@" || nova_die "build failed"

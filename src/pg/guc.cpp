@@ -2,6 +2,7 @@
 #include "pg/guc.h"
 
 extern "C" {
+#include "miscadmin.h"
 #include "utils/guc.h"
 }
 
@@ -98,7 +99,12 @@ const char *traceparent_problem(const char *value) {
 }
 
 void define_gucs() {
-  DefineCustomStringVariable("nova.database", "Database the nova relay worker serves.", nullptr, &nova_guc_database,
+  // PostgreSQL allows postmaster-context parameters only while preloading
+  // (later it is a FATAL error). Without preloading they keep their defaults,
+  // which is all the features that read them need (no shared memory, no relay).
+  const bool preloading = process_shared_preload_libraries_in_progress;
+  if (preloading)
+    DefineCustomStringVariable("nova.database", "Database the nova relay worker serves.", nullptr, &nova_guc_database,
                              "postgres", PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
   DefineCustomStringVariable("nova.kafka_brokers", "Kafka bootstrap servers for the relay; empty leaves it idle.",
                              nullptr, &nova_guc_kafka_brokers, "", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
@@ -118,10 +124,12 @@ void define_gucs() {
                           nullptr);
   DefineCustomIntVariable("nova.jwt_leeway", "Clock skew allowed when checking JWT exp, nbf and iat.", nullptr,
                           &nova_guc_jwt_leeway, 30, 0, 86400, PGC_USERSET, GUC_UNIT_S, nullptr, nullptr, nullptr);
-  DefineCustomIntVariable("nova.jwt_cache_entries", "Capacity of the shared JWT verification cache.", nullptr,
+  if (preloading)
+    DefineCustomIntVariable("nova.jwt_cache_entries", "Capacity of the shared JWT verification cache.", nullptr,
                           &nova_guc_jwt_cache_entries, 65536, 0, 16 * 1024 * 1024, PGC_POSTMASTER, 0, nullptr,
                           nullptr, nullptr);
-  DefineCustomIntVariable("nova.cache_memory", "Shared memory for the nova key/value cache.", nullptr,
+  if (preloading)
+    DefineCustomIntVariable("nova.cache_memory", "Shared memory for the nova key/value cache.", nullptr,
                           &nova_guc_cache_memory, 65536, 1024, 64 * 1024 * 1024, PGC_POSTMASTER, GUC_UNIT_KB,
                           nullptr, nullptr, nullptr);
   DefineCustomStringVariable("nova.correlation_id", "Correlation id of the current request (SET LOCAL it).", nullptr,
