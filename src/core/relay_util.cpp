@@ -95,26 +95,32 @@ bool is_secret_property(const std::string &name) {
 }
 
 std::string compact_json(const char *json, size_t len) {
-  std::string out;
-  out.reserve(len);
+  std::string out(len, '\0');
+  out.resize(compact_json_into(json, len, &out[0]));
+  return out;
+}
+
+size_t compact_json_into(const char *json, size_t len, char *dst) noexcept {
+  size_t o = 0;
+  auto push = [&](char c) { dst[o++] = c; };
   bool in_string = false;
   for (size_t i = 0; i < len; i++) {
     char c = json[i];
     if (in_string) {
-      out.push_back(c);
+      push(c);
       if (c == '\\' && i + 1 < len) {
-        out.push_back(json[++i]);
+        push(json[++i]);
       } else if (c == '"') {
         in_string = false;
       }
     } else if (c == '"') {
       in_string = true;
-      out.push_back(c);
+      push(c);
     } else if (c != ' ' && c != '\n' && c != '\t' && c != '\r') {
-      out.push_back(c);
+      push(c);
     }
   }
-  return out;
+  return o;
 }
 
 double backoff_ms(int attempts, double jitter) {
