@@ -104,7 +104,13 @@ NOVA_FUNCTION(nova_relay_status) {
     SpinLockRelease(&sh->mutex);
     snap.last_error[kErrorLen - 1] = '\0';
     snap.brokers[kBrokersLen - 1] = '\0';
-    const char *st = RecoveryInProgress() ? "standby" : state_name(snap.state);
+    // An empty nova.kafka_brokers means unconfigured whatever the worker is doing (it
+    // may still wait for its database); this backend sees the same value after a reload.
+    const char *st = state_name(snap.state);
+    if (RecoveryInProgress())
+      st = "standby";
+    else if ((nova_guc_kafka_brokers == nullptr || nova_guc_kafka_brokers[0] == '\0') && snap.state != State::kStopping)
+      st = "unconfigured";
     values[0] = CStringGetTextDatum(st);
     nulls[0] = false;
     if (snap.worker_pid != 0) {

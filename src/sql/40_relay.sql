@@ -9,6 +9,8 @@ CREATE FUNCTION nova._relay_status(
   OUT events_per_second float8, OUT brokers text, OUT active_slot int, OUT rotations bigint)
   RETURNS record LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'nova_relay_status';
 REVOKE ALL ON FUNCTION nova._relay_status() FROM PUBLIC;
+-- Called by view nova.relay, whose functions run with the caller's rights.
+GRANT EXECUTE ON FUNCTION nova._relay_status() TO nova_service;
 
 -- One row: the relay as an operator sees it. Runs with the view owner's rights, so
 -- nova_service sees the outbox backlog and the dead-letter count (no event contents).
