@@ -1,0 +1,38 @@
+// Column values → JSON for outbox payloads and keys, with the same result as
+// to_jsonb(row) but with the per-column type lookups done once (cached) instead
+// of once per row.
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+#include "access/tupdesc.h"
+#include "fmgr.h"
+#include "utils/jsonb.h"
+}
+
+namespace nova::pg::outbox {
+
+enum class ColumnKind : uint8 { kBool, kInt2, kInt4, kInt8, kNumeric, kText, kDateTime, kJsonb, kOutput, kGeneric };
+
+struct Column {
+  AttrNumber attnum;
+  const char *name;  // in the cache's memory context
+  int namelen;
+  Oid typid;         // base type (domains looked through)
+  int16 typlen;
+  bool typbyval;
+  ColumnKind kind;
+  FmgrInfo out;       // type output function (keys, kOutput)
+  FmgrInfo to_jsonb;  // to_jsonb bound to this column's type (kGeneric)
+};
+
+// Fill `c` for attribute `att`; lookups and FmgrInfo state are allocated in `cxt`.
+void column_init(Column *c, Form_pg_attribute att, MemoryContext cxt);
+
+// Push one value (WJB_VALUE in an object, WJB_ELEM in an array).
+void column_push(JsonbParseState **state, const Column *c, Datum value, bool isnull, JsonbIteratorToken seq);
+
+// The value as text (type output function); for single-column keys.
+char *column_text(const Column *c, Datum value);
+
+}  // namespace nova::pg::outbox
