@@ -1,5 +1,14 @@
 // Shared circuit breakers as seen from C++ (the relay's `kafka` breaker), owned by src/pg/breaker.cpp.
 // Each call may ereport(ERROR); call from PostgreSQL-style code (not from librdkafka threads).
+//
+// Same breakers as nova.breaker_allow / breaker_record / breaker_force / nova.breakers:
+// one state per name per cluster, in shared memory. allow() and record() raise
+// ERROR 55000 when nova is not preloaded (see available()).
+// The breaker's options come from nova.breaker_config; they are read the first time
+// the breaker is used inside a transaction (call allow() inside one, or they stay
+// the defaults until some transaction uses or lists the breaker).
+// A half-open permit taken by allow() belongs to this process: record() gives it back,
+// and so does the process's exit.
 #pragma once
 
 extern "C" {
@@ -11,6 +20,9 @@ namespace nova::pg::breaker {
 bool allow(const char *name);
 // Record the outcome of a call; duration_us < 0 when unknown. Returns the new state name.
 const char *record(const char *name, bool success, int64 duration_us);
-// Current state name: CLOSED, OPEN, HALF_OPEN, FORCED_OPEN, DISABLED.
+// Current state name: CLOSED, OPEN, HALF_OPEN, FORCED_OPEN, DISABLED, METRICS_ONLY;
+// "UNAVAILABLE" (no error) when nova is not preloaded.
 const char *state(const char *name);
+// True when breakers are usable (nova preloaded, shared memory attached).
+bool available();
 }  // namespace nova::pg::breaker
