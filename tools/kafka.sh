@@ -83,3 +83,27 @@ nova_relay_wait_state() { local secs="$1"; shift; nova_wait_for "$secs" "relay s
 
 nova_relay_drained() { [ "$(nova_psql -c 'SELECT count(*) FROM nova.outbox')" = 0 ]; }
 nova_relay_wait_drained() { nova_wait_for "${1:-60}" "outbox drained" nova_relay_drained; }
+
+# nova_kafka_check TOPIC EXPECTED_SQL [FINAL_SQL] [kafka_check.py options…]
+#   EXPECTED_SQL returns one json per committed event ({event_id, key, payload, …});
+#   FINAL_SQL (or '') one {key, payload} per key: the key's latest state. Consumes the topic,
+#   prints "produced / delivered / duplicates / lost", fails on loss or wrong content.
+nova_kafka_check() {
+  local topic="$1" expected_sql="$2" final_sql="${3:-}"; shift 3 || shift $#
+  local dir; dir="$(mktemp -d /tmp/nova-check.XXXXXX)"
+  nova_kafka_consume "$topic" 60 >"$dir/messages.jsonl" || true
+  nova_psql -c "$expected_sql" >"$dir/expected.jsonl"
+  local final=()
+  if [ -n "$final_sql" ]; then nova_psql -c "$final_sql" >"$dir/final.jsonl"; final=(--final "$dir/final.jsonl"); fi
+  local rc=0
+  /usr/bin/python3 "$NOVA_REPO/tools/kafka_check.py" --messages "$dir/messages.jsonl" \
+    --expected "$dir/expected.jsonl" "${final[@]}" "$@" || rc=$?
+  if [ "${NOVA_KEEP:-0}" = 1 ] || [ $rc -ne 0 ]; then nova_log "consumer output kept in $dir"; else rm -rf "$dir"; fi
+  return $rc
+}
+
+# The relay's worker pid (empty when not running).
+nova_relay_pid() { nova_psql -c "SELECT coalesce(nova.status()->>'worker_pid', '')"; }
+
+# Wait until the relay runs with the current configuration (state idle or running).
+nova_relay_wait_ready() { nova_relay_wait_state "${1:-30}" idle running; }
