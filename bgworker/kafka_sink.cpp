@@ -68,7 +68,7 @@ struct SinkCallbacks {
     auto *sink = static_cast<KafkaSink *>(opaque);
     auto *m = static_cast<OutMsg *>(msg->_private);
     if (!m || sink->closing_) return;  // the batch the message belonged to is gone
-    set_result(m, msg->err, msg->err ? rd_kafka_message_errstr(msg) : nullptr);
+    set_result(m, msg->err, nullptr);  // (message_errstr would return the payload)
     if (sink->outstanding_ > 0) sink->outstanding_--;
   }
   static void error(rd_kafka_t *, int err, const char *reason, void *) {

@@ -256,11 +256,13 @@ const char *kDeleteSql = "DELETE FROM nova.outbox WHERE id = ANY($1)";
 const char *kRetrySql =
     "UPDATE nova.outbox o SET attempts = o.attempts + 1, last_error = f.err,"
     "  next_attempt_at = pg_catalog.clock_timestamp() + f.delay_ms * interval '1 millisecond'"
-    " FROM pg_catalog.unnest($1::int8[], $2::text[], $3::float8[]) AS f(id, err, delay_ms)"
+    " FROM ROWS FROM (pg_catalog.unnest($1::int8[]), pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::float8[]))"
+    "   AS f(id, err, delay_ms)"
     " WHERE o.id = f.id";
 
 const char *kDeadSql =
-    "WITH d AS (DELETE FROM nova.outbox o USING pg_catalog.unnest($1::int8[], $2::text[]) AS f(id, err)"
+    "WITH d AS (DELETE FROM nova.outbox o"
+    "           USING ROWS FROM (pg_catalog.unnest($1::int8[]), pg_catalog.unnest($2::text[])) AS f(id, err)"
     "           WHERE o.id = f.id RETURNING o.*, f.err AS err)"
     " INSERT INTO nova.outbox_dead (id, event_id, topic, key, event_type, payload, headers, correlation_id,"
     "   traceparent, actor, created_at, attempts, last_error, source, schema_version)"
@@ -834,7 +836,8 @@ void nova_relay_main(Datum) {
         wait_ms = 0;
         break;
       case BatchResult::kSent:
-        set_state(State::kRunning);
+        set_state(strstr(g_breaker_state, "OPEN") && strcmp(g_breaker_state, "HALF_OPEN") != 0 ? State::kBreakerOpen
+                                                                                              : State::kRunning);
         break;
       case BatchResult::kIdle:
         set_state(State::kIdle);
