@@ -61,6 +61,21 @@ void set_result(OutMsg *m, rd_kafka_resp_err_t err, const char *errstr) {
   }
 }
 
+// The whole file without trailing newlines; false when it cannot be read.
+bool read_secret_file(const std::string &path, std::string *out) {
+  FILE *f = fopen(path.c_str(), "r");
+  if (!f) return false;
+  std::string data;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0 && data.size() < (1u << 20)) data.append(buf, n);
+  bool ok = !ferror(f);
+  fclose(f);
+  while (!data.empty() && (data.back() == '\n' || data.back() == '\r')) data.pop_back();
+  *out = data;
+  return ok;
+}
+
 }  // namespace
 
 struct SinkCallbacks {
@@ -71,13 +86,19 @@ struct SinkCallbacks {
     set_result(m, msg->err, nullptr);  // (message_errstr would return the payload)
     if (sink->outstanding_ > 0) sink->outstanding_--;
   }
-  static void error(rd_kafka_t *, int err, const char *reason, void *) {
-    push_log(std::string("kafka error: ") + rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)) + ": " +
-             (reason ? reason : ""));
+  static void error(rd_kafka_t *, int err, const char *reason, void *) noexcept {
+    try {
+      push_log(std::string("kafka error: ") + rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)) + ": " +
+               (reason ? reason : ""));
+    } catch (...) {
+    }
   }
-  static void log(const rd_kafka_t *, int level, const char *fac, const char *buf) {
+  static void log(const rd_kafka_t *, int level, const char *fac, const char *buf) noexcept {
     if (level > 4) return;  // warnings and worse
-    push_log(std::string("kafka ") + (fac ? fac : "") + ": " + (buf ? buf : ""));
+    try {
+      push_log(std::string("kafka ") + (fac ? fac : "") + ": " + (buf ? buf : ""));
+    } catch (...) {
+    }
   }
 };
 
@@ -127,7 +148,16 @@ KafkaSink *KafkaSink::create_impl(const char *brokers, const char *config, char 
             set("socket.keepalive.enable", "true", false);
   for (auto &kv : extra) {
     if (!ok) break;
-    ok = set(kv.first.c_str(), kv.second.c_str(), true);
+    std::string value = kv.second;
+    if (value.size() > 1 && value[0] == '@' && value[1] == '/') {
+      // `@/path`: the value is the file's content (secrets stay out of postgresql.conf and the log).
+      if (!read_secret_file(value.substr(1), &value)) {
+        snprintf(errbuf, errlen, "cannot read the file given for Kafka property \"%s\"", kv.first.c_str());
+        ok = false;
+        break;
+      }
+    }
+    ok = set(kv.first.c_str(), value.c_str(), true);
   }
   if (!ok) {
     rd_kafka_conf_destroy(conf);

@@ -337,6 +337,8 @@ bool is_standard_header(const char *name) {
   return false;
 }
 
+bool is_purged(const OutMsg *m) { return m->err == -152 /* __PURGE_QUEUE */ || m->err == -151 /* __PURGE_INFLIGHT */; }
+
 enum class BatchResult { kIdle, kSent, kMore, kBreakerOpen, kNoExtension };
 
 // Wait for every delivery report, bounded by message.timeout.ms (plus slack), and by
@@ -501,6 +503,8 @@ BatchResult run_batch(int *wait_ms) {
       if (found) continue;
       if (ok) {
         delivered[i] = true;
+      } else if (m->done && !(is_purged(m) && g_got_sigterm) && (m->permanent || ev[i].attempts + 1 >= max_attempts)) {
+        // Goes to dead letters now: later events of its key continue (docs/relay.md).
       } else {
         if (!failed_keys) failed_keys = hash_create("nova relay failed keys", 64, &ctl, HASH_ELEM | HASH_BLOBS |
                                                                                           HASH_CONTEXT);
@@ -524,9 +528,7 @@ BatchResult run_batch(int *wait_ms) {
       continue;
     }
     if (!m->done || m->ok) continue;  // held back behind a failed event of its key, or purged at shutdown
-    if (m->err == -152 /* __PURGE_QUEUE */ || m->err == -151 /* __PURGE_INFLIGHT */) {
-      if (g_got_sigterm) continue;  // shutting down: not Kafka's fault, no attempt spent
-    }
+    if (is_purged(m) && g_got_sigterm) continue;  // shutting down: not Kafka's fault, no attempt spent
     if (!first_error) first_error = m->errstr;
     int attempts = ev[i].attempts + 1;
     if (m->permanent || attempts >= max_attempts) {
