@@ -92,4 +92,12 @@ status="$(nova_psql -c "SELECT nova.status()")"
 echo "status: $status"
 nova_psql -c "SELECT (nova.status()->>'delivered')::int >= 73 AND nova.status()->>'last_error' IS NULL" | grep -qx t \
   || { echo "FAIL: status counters"; rc=1; }
+
+# Clean shutdown: SIGTERM → bounded flush → exit 0, within pg_ctl's patience.
+t0=$(date +%s%N)
+nova_cluster_stop "$NOVA_CLUSTER" fast
+echo "fast shutdown took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+grep -q 'nova relay: shutting down' "$NOVA_CLUSTER/server.log" || { echo "FAIL: no clean relay shutdown"; rc=1; }
+if grep -E 'background worker "nova relay" .*(exited with exit code [1-9]|terminated by signal)' "$NOVA_CLUSTER/server.log" \
+   | grep -v 'exited with exit code 1' >/dev/null; then echo "FAIL: relay did not exit cleanly"; rc=1; fi
 exit $rc
