@@ -131,23 +131,4 @@ double backoff_ms(int attempts, double jitter) {
   return base * jitter;
 }
 
-std::vector<bool> delivered_in_order(const std::vector<std::string> &keys, const std::vector<bool> &has_key,
-                                     const std::vector<bool> &ok) {
-  std::vector<bool> out(ok.size(), false);
-  std::unordered_set<std::string> failed;
-  for (size_t i = 0; i < ok.size(); i++) {
-    if (!has_key[i]) {
-      out[i] = ok[i];
-      continue;
-    }
-    if (failed.count(keys[i])) continue;
-    if (ok[i]) {
-      out[i] = true;
-    } else {
-      failed.insert(keys[i]);
-    }
-  }
-  return out;
-}
-
 }  // namespace nova::relay

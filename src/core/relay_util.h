@@ -30,11 +30,4 @@ size_t compact_json_into(const char *json, size_t len, char *out) noexcept;
 // 100 ms * 2^(attempts-1), capped at 60 s, scaled by `jitter` in [0.8, 1.2).
 double backoff_ms(int attempts, double jitter);
 
-// Per-key delivery rule for a batch ordered by id. keys[i] is the event's ordering key
-// (topic + key; `has_key[i]` false for NULL keys, which are unordered) and ok[i] whether
-// Kafka acknowledged it. Returns, per event, whether it counts as delivered: an event
-// after a failed event of the same key does not, so it is re-sent after the failed one.
-std::vector<bool> delivered_in_order(const std::vector<std::string> &keys, const std::vector<bool> &has_key,
-                                     const std::vector<bool> &ok);
-
 }  // namespace nova::relay

@@ -1,4 +1,4 @@
-// The relay's plain-C++ rules: kafka_config parsing, compact JSON, backoff, per-key delivery.
+// The relay's plain-C++ rules: kafka_config parsing, compact JSON, backoff.
 #include <gtest/gtest.h>
 
 #include "core/error.h"
@@ -6,7 +6,6 @@
 
 using nova::relay::backoff_ms;
 using nova::relay::compact_json;
-using nova::relay::delivered_in_order;
 using nova::relay::parse_kafka_config;
 
 TEST(KafkaConfig, ParsesPairsTrimsAndUnescapes) {
@@ -56,12 +55,4 @@ TEST(Backoff, DoublesAndCaps) {
   EXPECT_DOUBLE_EQ(backoff_ms(1000, 1.0), 60000.0);
   EXPECT_DOUBLE_EQ(backoff_ms(0, 5.0), 100.0);
   EXPECT_NEAR(backoff_ms(3, 1.19), 476.0, 1e-9);
-}
-
-TEST(DeliveredInOrder, FailureHoldsBackLaterEventsOfTheSameKeyOnly) {
-  std::vector<std::string> keys = {"a", "b", "a", "b", "a", ""};
-  std::vector<bool> has = {true, true, true, true, true, false};
-  std::vector<bool> ok = {true, true, false, true, true, true};
-  auto d = delivered_in_order(keys, has, ok);
-  EXPECT_EQ(d, (std::vector<bool>{true, true, false, true, false, true}));
 }
