@@ -25,4 +25,11 @@ struct Event {
 // Call from C-style frames only (no live C++ objects with destructors).
 pg_uuid_t *write(const Event &ev);
 
+// Drop the trigger's cached configuration of `relid` (InvalidOid = all).
+void invalidate_table_cache(Oid relid);
+
+// The direct-partition fast path (on by default); see outbox_write.cpp.
+bool g_fast_path_flag();
+void set_fast_path(bool on);
+
 }  // namespace nova::pg::outbox

@@ -59,7 +59,11 @@ HTAB *g_cache = nullptr;
 // call may still be using one when an invalidation arrives mid-call.
 MemoryContext g_retired = nullptr;
 
-void relcache_callback(Datum, Oid relid) {
+}  // namespace
+
+// Called from outbox_write.cpp's relcache callback (one registration for the
+// whole outbox: PostgreSQL has only a few relcache callback slots).
+void invalidate_table_cache(Oid relid) {
   if (g_cache == nullptr) return;
   HASH_SEQ_STATUS st;
   hash_seq_init(&st, g_cache);
@@ -69,6 +73,8 @@ void relcache_callback(Datum, Oid relid) {
   }
 }
 
+namespace {
+
 void xact_callback(XactEvent event, void *) {
   if ((event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE) && g_retired &&
       g_retired->firstchild != nullptr)
@@ -76,7 +82,6 @@ void xact_callback(XactEvent event, void *) {
 }
 
 void outbox_trigger_init() {
-  CacheRegisterRelcacheCallback(relcache_callback, (Datum)0);
   RegisterXactCallback(xact_callback, nullptr);
 }
 

@@ -25,6 +25,12 @@ CREATE FUNCTION nova._outbox_trigger() RETURNS trigger
   LANGUAGE c AS 'MODULE_PATHNAME', 'nova_outbox_trigger';
 REVOKE ALL ON FUNCTION nova._outbox_trigger() FROM PUBLIC;
 
+-- Session switch between the direct partition insert (default) and the SPI
+-- INSERT fallback; for tests and benchmarks. Returns the previous setting.
+CREATE FUNCTION nova._outbox_fast_path(on_ bool) RETURNS bool
+  LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'nova_outbox_fast_path';
+REVOKE ALL ON FUNCTION nova._outbox_fast_path(bool) FROM PUBLIC;
+
 -- Naming rules (src/core/outbox_names.cpp).
 CREATE FUNCTION nova._outbox_entity_name(tbl_name text) RETURNS text
   LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nova_outbox_entity_name';
