@@ -229,12 +229,27 @@ Config default_config() {
   return c;
 }
 
-Config parse_config(const std::string &json_text, const DurationParser &parse_duration) {
+Config default_config_for(std::string_view name) {
+  Config c = default_config();
+  if (name == "kafka") {
+    c.sliding_window_size = 20;
+    c.minimum_number_of_calls = 10;
+    c.consecutive_failures_threshold = 3;
+    c.wait_duration_in_open_state_us = 5LL * 1000000;
+    c.exponential_backoff_multiplier = 2;
+    c.exponential_max_wait_duration_in_open_state_us = 120LL * 1000000;
+    c.permitted_calls_in_half_open_state = 1;
+    c.max_wait_duration_in_half_open_state_us = 300LL * 1000000;
+  }
+  return c;
+}
+
+Config parse_config(const std::string &json_text, const DurationParser &parse_duration, const Config &base) {
   nlohmann::json j = nlohmann::json::parse(json_text, nullptr, false);
   if (j.is_discarded() || !j.is_object())
     throw Error(sqlstate::kInvalidParameterValue, "circuit breaker options must be a JSON object",
                 "got: " + (j.is_discarded() ? std::string("invalid JSON") : show(j)));
-  Config c = default_config();
+  Config c = base;
   // Window size depends on the window type: read the type first.
   int32_t window_size = -1;
   std::string window_size_name;

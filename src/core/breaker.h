@@ -47,13 +47,20 @@ struct Config {
 
 // resilience4j's defaults.
 Config default_config();
+// The defaults of a breaker by name: resilience4j's, except for the relay's `kafka`
+// breaker, which sees one call per batch and must open after a few failed batches
+// (consecutive_failures_threshold 3, window 20/min 10, wait 5 s doubling up to
+// 2 min, 1 probe, back to OPEN if the probe has not reported after 5 min).
+Config default_config_for(std::string_view name);
 
 // Parses an options object (JSON text) on top of the defaults. Durations are
 // strings converted by `parse_duration` (nullopt = not a valid duration).
 // Throws nova::Error 22023 naming the option for unknown names, wrong types and
 // out-of-range values.
 using DurationParser = std::function<std::optional<int64_t>(const std::string &)>;
-Config parse_config(const std::string &json_text, const DurationParser &parse_duration);
+// `base` supplies the values of options not given (default_config_for(name)).
+Config parse_config(const std::string &json_text, const DurationParser &parse_duration,
+                    const Config &base = default_config());
 
 // The effective configuration as a JSON object (every option, durations as interval strings).
 std::string config_to_json(const Config &c);

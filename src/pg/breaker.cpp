@@ -170,6 +170,8 @@ ConfigRow read_config_row(const char *name) {
   return row;
 }
 
+int64 interval_us(const Interval *iv);
+
 // Interval text → microseconds via PostgreSQL's own interval parser (months count 30 days).
 std::optional<int64_t> parse_duration(const std::string &text) {
   Interval *iv = nullptr;
@@ -182,19 +184,16 @@ std::optional<int64_t> parse_duration(const std::string &text) {
   } catch (const nova::pg::PgError &) {
     return std::nullopt;
   }
-  double us = static_cast<double>(iv->time) + static_cast<double>(iv->day) * USECS_PER_DAY +
-              static_cast<double>(iv->month) * DAYS_PER_MONTH * USECS_PER_DAY;
-  if (us > 1e18) return INT64_MAX;
-  if (us < -1e18) return INT64_MIN;
-  return static_cast<int64_t>(iv->time + static_cast<int64>(iv->day) * USECS_PER_DAY +
-                              static_cast<int64>(iv->month) * DAYS_PER_MONTH * USECS_PER_DAY);
+  return interval_us(iv);
 }
 
-core::Config parse_options(const char *json) { return core::parse_config(json, parse_duration); }
+core::Config parse_options(const char *name, const char *json) {
+  return core::parse_config(json, parse_duration, core::default_config_for(name));
+}
 
 core::Config parse_stored_options(const char *name, const char *json) {
   try {
-    return parse_options(json);
+    return parse_options(name, json);
   } catch (const nova::Error &e) {
     throw nova::Error(e.sqlstate(), std::string(e.what()) + " in nova.breaker_config for breaker \"" + name + "\"",
                       e.detail(), "Fix it with nova.breaker_configure().");
@@ -242,7 +241,7 @@ int ensure_slot(const char *name) {
   int idx = find_slot(name);
   if (idx >= 0 && g_shared->slots[idx].config_loaded) return idx;
   ConfigRow row = read_config_row(name);
-  core::Config cfg = row.options ? parse_stored_options(name, row.options) : core::default_config();
+  core::Config cfg = row.options ? parse_stored_options(name, row.options) : core::default_config_for(name);
   if (idx < 0) idx = create_slot(name, cfg, row.consulted);
   if (row.consulted) {
     Slot &s = g_shared->slots[idx];
@@ -451,7 +450,12 @@ void api_call(F &&f) {
                   r.hint ? errhint("%s", r.hint) : 0));
 }
 
+// Interval → microseconds (a month counts 30 days), saturating instead of overflowing.
 int64 interval_us(const Interval *iv) {
+  double us = static_cast<double>(iv->time) + static_cast<double>(iv->day) * USECS_PER_DAY +
+              static_cast<double>(iv->month) * DAYS_PER_MONTH * USECS_PER_DAY;
+  if (us >= 9.2e18) return PG_INT64_MAX;
+  if (us <= -9.2e18) return PG_INT64_MIN;
   return iv->time + static_cast<int64>(iv->day) * USECS_PER_DAY +
          static_cast<int64>(iv->month) * DAYS_PER_MONTH * USECS_PER_DAY;
 }
@@ -535,7 +539,7 @@ NOVA_FUNCTION(nova_breaker_prepare_config) {
   check_name(name);
   Jsonb *jb = PG_GETARG_JSONB_P(1);
   char *json = JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
-  core::Config cfg = parse_options(json);
+  core::Config cfg = parse_options(name, json);
   if (nova::pg::shmem_available() && g_shared != nullptr) {
     ensure_slot(name);  // a full table is an error now, not at commit
     add_pending(name, cfg);
@@ -549,6 +553,8 @@ NOVA_FUNCTION(nova_breaker_clock_advance) {
   require_shmem();
   int64 us = interval_us(PG_GETARG_INTERVAL_P(0));
   if (us < 0) throw nova::Error(nova::sqlstate::kInvalidParameterValue, "the breaker clock only moves forward");
+  if (us > 10 * 366 * USECS_PER_DAY)
+    throw nova::Error(nova::sqlstate::kInvalidParameterValue, "the breaker clock moves at most 10 years at a time");
   pg_atomic_fetch_add_u64(&g_shared->clock_offset_us, static_cast<uint64>(us));
   PG_RETURN_VOID();
 }

@@ -77,6 +77,21 @@ TEST(BreakerConfig, DefaultsAreResilience4js) {
   EXPECT_EQ(c.max_wait_duration_in_half_open_state_us, 0);
 }
 
+TEST(BreakerConfig, KafkaHasRelayDefaults) {
+  b::Config k = b::default_config_for("kafka");
+  EXPECT_EQ(k.consecutive_failures_threshold, 3);
+  EXPECT_EQ(k.permitted_calls_in_half_open_state, 1);
+  EXPECT_EQ(k.wait_duration_in_open_state_us, 5 * kSec);
+  EXPECT_EQ(k.max_wait_duration_in_half_open_state_us, 300 * kSec);
+  b::Config other = b::default_config_for("payments");
+  EXPECT_EQ(other.consecutive_failures_threshold, 0);
+  EXPECT_EQ(other.minimum_number_of_calls, 100);
+  // Options not given fall back to the breaker's own defaults.
+  b::Config k2 = b::parse_config(R"({"wait_duration_in_open_state":"1 s"})", test_duration, k);
+  EXPECT_EQ(k2.wait_duration_in_open_state_us, kSec);
+  EXPECT_EQ(k2.consecutive_failures_threshold, 3);
+}
+
 TEST(BreakerConfig, ParsesEveryOption) {
   b::Config c = cfg(R"({"sliding_window_type":"time_based","sliding_window_size":30,"minimum_number_of_calls":5,
     "failure_rate_threshold":25.5,"slow_call_rate_threshold":80,"slow_call_duration":"200 ms",
