@@ -145,7 +145,7 @@ KafkaSink *KafkaSink::create_impl(const char *brokers, const char *config, char 
             set("acks", "all", false) && set("partitioner", "murmur2_random", false) &&
             set("message.timeout.ms", "10000", false) && set("linger.ms", "1", false) &&
             set("client.id", "nova-relay", false) && set("log.queue", "true", false) &&
-            set("socket.keepalive.enable", "true", false);
+            set("socket.keepalive.enable", "true", false) && set("socket.nagle.disable", "true", false);
   for (auto &kv : extra) {
     if (!ok) break;
     std::string value = kv.second;

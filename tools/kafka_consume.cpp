@@ -48,7 +48,8 @@ int main(int argc, char **argv) {
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   const char *props[][2] = {{"bootstrap.servers", brokers.c_str()}, {"group.id", "nova-bench"},
                             {"enable.auto.commit", "false"},       {"fetch.wait.max.ms", "1"},
-                            {"fetch.error.backoff.ms", "5"},       {"log_level", "3"}};
+                            {"fetch.error.backoff.ms", "5"},       {"log_level", "3"},
+                            {"socket.nagle.disable", "true"}};
   for (auto &p : props)
     if (rd_kafka_conf_set(conf, p[0], p[1], err, sizeof err) != RD_KAFKA_CONF_OK) {
       fprintf(stderr, "%s\n", err);
