@@ -343,7 +343,8 @@ enum class BatchResult { kIdle, kSent, kMore, kBreakerOpen, kNoExtension };
 
 // Wait for every delivery report, bounded by message.timeout.ms (plus slack), and by
 // kShutdownFlushMs once SIGTERM arrived. Whatever is still outstanding is purged.
-void await_reports() {
+// Returns true when it had to give up on reports (not counting shutdown).
+bool await_reports() {
   TimestampTz start = GetCurrentTimestamp();
   TimestampTz deadline = TimestampTzPlusMilliseconds(start, g_sink->message_timeout_ms() + 2000);
   TimestampTz term_deadline = 0;
@@ -353,7 +354,9 @@ void await_reports() {
     if (now >= deadline || (term_deadline != 0 && now >= term_deadline)) break;
     g_sink->poll(100);
   }
-  if (g_sink->outstanding() > 0) g_sink->purge();
+  if (g_sink->outstanding() == 0) return false;
+  g_sink->purge();
+  return !g_got_sigterm;
 }
 
 BatchResult run_batch(int *wait_ms) {
@@ -467,7 +470,19 @@ BatchResult run_batch(int *wait_ms) {
   pgstat_report_activity(STATE_RUNNING, "nova relay: sending to kafka");
   TimestampTz t0 = GetCurrentTimestamp();
   g_sink->produce(msgs, n);
-  await_reports();
+  bool gave_up = await_reports();
+  if (gave_up) {
+    // No report within message.timeout.ms: a transient failure of each such event. The
+    // producer may be wedged (e.g. a request whose response never came): start afresh.
+    for (int i = 0; i < n; i++) {
+      OutMsg *m = &msgs[i];
+      if (m->done) continue;
+      m->done = true;
+      m->ok = m->permanent = false;
+      m->err = -192; /* __MSG_TIMED_OUT */
+      strlcpy(m->errstr, "no delivery report within message.timeout.ms", sizeof m->errstr);
+    }
+  }
   TimestampTz t1 = GetCurrentTimestamp();
   emit_kafka_logs();
   char fatal_err[256];
@@ -577,6 +592,11 @@ BatchResult run_batch(int *wait_ms) {
   bool success = (ntransient == 0) && !fatal;
   const char *new_state = nova::pg::breaker::record("kafka", success, static_cast<int64>(t1 - t0));
   note_breaker_state(new_state);
+  if (gave_up && !fatal) {
+    ereport(LOG, (errmsg("nova relay: Kafka did not acknowledge a batch within message.timeout.ms; recreating the "
+                         "producer")));
+    g_configured = false;
+  }
   if (fatal) {
     set_error(fatal_err);
     ereport(WARNING, (errmsg("nova relay: fatal Kafka producer error, recreating the producer"),
