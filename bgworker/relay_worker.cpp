@@ -73,7 +73,8 @@ namespace {
 constexpr int kShutdownFlushMs = 5000;     // SIGTERM: at most this long for outstanding reports
 constexpr int kRotateIntervalMs = 10000;   // partition rotation: at least this often …
 constexpr uint64 kRotateEvents = 200000;   // … or after this many deliveries
-constexpr int kBreakerPollMs = 250;        // breaker open: ask again this often
+constexpr int kBreakerPollMs = 250;
+constexpr int64 kTruncatedSize = 64 * 1024;  // a partition this small needs no TRUNCATE        // breaker open: ask again this often
 constexpr int kMaxErrorBackoffMs = 30000;  // database errors in a batch: back off up to this
 
 volatile sig_atomic_t g_got_sigterm = false;
@@ -640,11 +641,13 @@ void maybe_rotate() {
     PushActiveSnapshot(GetTransactionSnapshot());
     pgstat_report_activity(STATE_RUNNING, "nova relay: rotating outbox partitions");
     if (OidIsValid(get_extension_oid("nova", true))) {
-      char *sql = psprintf("SELECT pg_catalog.pg_relation_size('nova.outbox_%d'::regclass)", inactive);
+      // Total size (indexes and TOAST included): autovacuum may have cut the heap to 0
+      // pages while the indexes keep their pages. A freshly truncated partition is ~40 kB.
+      char *sql = psprintf("SELECT pg_catalog.pg_total_relation_size('nova.outbox_%d'::regclass)", inactive);
       if (SPI_execute(sql, true, 1) != SPI_OK_SELECT || SPI_processed != 1) elog(ERROR, "size query failed");
       bool isnull;
       int64 size = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-      if (size == 0) {
+      if (size <= kTruncatedSize) {
         flip = true;
       } else {
         SPI_execute(psprintf("LOCK TABLE nova.outbox_%d IN ACCESS EXCLUSIVE MODE NOWAIT", inactive), false, 0);
