@@ -45,20 +45,30 @@ HEADERS = $(wildcard src/pg/*.h src/core/*.h bgworker/*.h)
 $(OBJS): $(HEADERS)
 
 # ---- unit tests (GoogleTest) for src/core: plain C++, no PostgreSQL ----
+# Objects are built separately (build/unit/) so `make -j` parallelises and rebuilds incrementally.
 UNIT_SRCS = $(sort $(wildcard test/unit/*.cpp))
-UNIT_CXXFLAGS = -std=c++17 -g -O1 -Wall -Wextra -Werror -Wno-missing-field-initializers -I$(CURDIR)/src -I$(CURDIR)
-build/unit_tests: $(UNIT_SRCS) $(SRCS_CORE) $(wildcard src/core/*.h)
-	@mkdir -p build
-	$(CXX) $(UNIT_CXXFLAGS) -fsanitize=address,undefined -o $@ $(UNIT_SRCS) $(SRCS_CORE) -lgtest -lgtest_main -lpthread -lssl -lcrypto
+UNIT_CXXFLAGS = -std=c++17 -g -O1 -Wall -Wextra -Werror -Wno-missing-field-initializers \
+                -fsanitize=address,undefined -I$(CURDIR)/src -I$(CURDIR)
+UNIT_OBJS = $(patsubst %.cpp,build/unit/%.o,$(UNIT_SRCS) $(SRCS_CORE))
+build/unit/%.o: %.cpp $(wildcard src/core/*.h)
+	@mkdir -p $(dir $@)
+	$(CXX) $(UNIT_CXXFLAGS) -c -o $@ $<
+build/unit_tests: $(UNIT_OBJS)
+	$(CXX) $(UNIT_CXXFLAGS) -o $@ $(UNIT_OBJS) -lgtest -lgtest_main -lpthread -lssl -lcrypto
 unit: build/unit_tests
 .PHONY: unit
 
-# ---- fuzz targets (clang libFuzzer + ASan/UBSan) ----
+# ---- fuzz targets (clang libFuzzer + ASan/UBSan); core objects built once for all targets ----
 FUZZ_SRCS = $(sort $(wildcard test/fuzz/*_fuzz.cpp))
 FUZZ_BINS = $(patsubst test/fuzz/%.cpp,build/fuzz/%,$(FUZZ_SRCS))
-build/fuzz/%: test/fuzz/%.cpp $(SRCS_CORE) $(wildcard src/core/*.h)
+FUZZ_CXXFLAGS = -std=c++17 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -I$(CURDIR)/src -I$(CURDIR)
+FUZZ_CORE_OBJS = $(patsubst %.cpp,build/fuzzobj/%.o,$(SRCS_CORE))
+build/fuzzobj/%.o: %.cpp $(wildcard src/core/*.h)
+	@mkdir -p $(dir $@)
+	clang++ $(FUZZ_CXXFLAGS) -c -o $@ $<
+build/fuzz/%: test/fuzz/%.cpp $(FUZZ_CORE_OBJS)
 	@mkdir -p build/fuzz
-	clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -I$(CURDIR)/src -I$(CURDIR) -o $@ $< $(SRCS_CORE) -lssl -lcrypto
+	clang++ $(FUZZ_CXXFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_CORE_OBJS) -lssl -lcrypto
 fuzz: $(FUZZ_BINS)
 .PHONY: fuzz
 

@@ -106,3 +106,6 @@ SELECT nova.enable_outbox('conversations');
 SELECT nova.enable_outbox('conversation_members');  -- entity ConversationMember
 SELECT nova.enable_outbox('messages');
 SELECT nova.enable_outbox('notifications');
+
+-- Soft delete (users, posts, comments, messages) with owner columns for GDPR erasure.
+\ir nova_soft_delete.sql

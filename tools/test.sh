@@ -36,7 +36,7 @@ nova_install
 # ---- unit tests -------------------------------------------------------------
 if want unit && ls test/unit/*.cpp >/dev/null 2>&1; then
   nova_log "unit tests"
-  if make -s unit >"$WORK/unit-build.log" 2>&1; then
+  if make -s -j"$(nproc)" unit >"$WORK/unit-build.log" 2>&1; then
     build/unit_tests --gtest_brief=1 >"$WORK/unit.log" 2>&1; rc=$?
     cat "$WORK/unit.log" | grep -v '^\[       OK \]' | tail -40
     n_ok=$(grep -oP '\[  PASSED  \] \K[0-9]+' "$WORK/unit.log" || echo 0)
@@ -126,7 +126,7 @@ fi
 
 # ---- fuzzing (bounded) -----------------------------------------------------------
 if want fuzz && ls test/fuzz/*_fuzz.cpp >/dev/null 2>&1; then
-  if make -s fuzz >"$WORK/fuzz-build.log" 2>&1; then
+  if make -s -j"$(nproc)" fuzz >"$WORK/fuzz-build.log" 2>&1; then
     for f in build/fuzz/*_fuzz; do
       name="$(basename "$f")"; corpus="test/fuzz/corpus/${name%_fuzz}"
       nova_log "fuzz: $name (${NOVA_FUZZ_SECONDS:-30}s)"

@@ -3,14 +3,19 @@
 // layer (src/pg/jwt*.cpp). Errors: nova::Error with SQLSTATE 28000 and the
 // SPEC's messages ("jwt expired", "jwt signature invalid", "jwt malformed: …",
 // "jwt algorithm not allowed", …); messages never contain key material.
+// docs/jwt.md lists every rule and message.
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/error.h"
+
+struct evp_pkey_st;  // OpenSSL's EVP_PKEY, kept out of this header
 
 namespace nova::jwt {
 
@@ -55,5 +60,68 @@ Decoded decode_unverified(std::string_view token);
 // Time-claim check alone (used on cache hits): throws "jwt expired" / "jwt not yet valid".
 void check_time_claims(const std::optional<double> &exp, const std::optional<double> &nbf,
                        const std::optional<double> &iat, double now, double leeway);
+
+// ---------------------------------------------------------------------------
+// Extensions: parsed keys (so callers can cache them), JWS-level verification
+// and the signature primitives (for conformance tests).
+// ---------------------------------------------------------------------------
+
+enum class Alg : uint8_t { HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA };
+std::optional<Alg> alg_from_name(std::string_view name);  // case-sensitive; nullopt when unsupported
+const char *alg_name(Alg alg);
+
+enum class KeyPurpose { kVerify, kSign };
+
+// One parsed key. Immutable once built; safe to share and cache (holds an EVP_PKEY or an HMAC secret).
+class Key {
+ public:
+  enum class Type { kOct, kRSA, kEC, kOKP };
+  Key() = default;
+  Key(const Key &) = delete;
+  Key &operator=(const Key &) = delete;
+  ~Key();
+
+  Type type = Type::kOct;
+  int curve = 0;                  // ES: 256, 384 or 521; OKP: 25519
+  int bits = 0;                   // RSA modulus bits, HMAC secret bits
+  std::optional<Alg> pinned;      // a JWK's "alg"
+  std::optional<std::string> kid; // a JWK's "kid"
+  bool has_private = false;
+  std::string secret;             // kOct only
+  evp_pkey_st *pkey = nullptr;    // asymmetric keys (owned)
+
+  // Family, curve and pin allow `alg`, and an HMAC secret is at least as long as the hash.
+  bool supports(Alg alg) const;
+};
+using KeyPtr = std::shared_ptr<const Key>;
+
+struct KeySet {
+  std::vector<KeyPtr> keys;
+  bool is_set = false;  // from a JWKS: the token's kid must match a key's kid exactly
+};
+
+// Parses key text as verify()/sign() do. Throws "jwt key invalid: …".
+KeySet parse_keys(std::string_view key_text, KeyPurpose purpose);
+
+Verified verify(std::string_view token, const KeySet &keys, const VerifyOptions &opts);
+std::string sign(std::string_view claims_json, const KeySet &keys, std::string_view alg, std::string_view header_json);
+
+// JWS compact serialization only (RFC 7515): the payload may be any bytes. All header
+// rules apply; no claim checks.
+struct JwsVerified {
+  std::string header_json;
+  std::string payload;  // decoded bytes
+  Alg alg = Alg::HS256;
+  std::string kid;
+};
+JwsVerified verify_jws(std::string_view token, const KeySet &keys, const std::vector<std::string> &algorithms);
+
+// Signature primitives. `sig` is in JOSE form (HMAC tag, RSA signature, ECDSA r‖s, Ed25519).
+namespace primitive {
+KeyPtr public_key_from_der(std::string_view der);  // SubjectPublicKeyInfo; RSA/EC/Ed25519 rules apply
+KeyPtr hmac_key(std::string_view secret);          // no length rule (Key::supports has it)
+bool verify(const Key &key, Alg alg, std::string_view msg, std::string_view sig);
+std::string sign(const Key &key, Alg alg, std::string_view msg);
+}  // namespace primitive
 
 }  // namespace nova::jwt

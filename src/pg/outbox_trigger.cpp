@@ -166,9 +166,14 @@ TableConfig *compile(Relation rel, const Trigger *tg) {
     cfg->cols = static_cast<Column *>(MemoryContextAllocZero(cxt, sizeof(Column) * (desc->natts + 1)));
     for (int i = 0; i < desc->natts; i++) {
       Form_pg_attribute att = TupleDescAttr(desc, i);
+      if (!att->attisdropped && strcmp(NameStr(att->attname), "deleted_at") == 0) cfg->deleted_at = att->attnum;
+    }
+    for (int i = 0; i < desc->natts; i++) {
+      Form_pg_attribute att = TupleDescAttr(desc, i);
       if (att->attisdropped) continue;
-      if (strcmp(NameStr(att->attname), "deleted_at") == 0) cfg->deleted_at = att->attnum;
-      bool excluded = false;
+      // deleted_op is soft delete's internal operation tag (which rows one DELETE
+      // removed together), not part of the entity: it never leaves the database.
+      bool excluded = cfg->deleted_at != 0 && strcmp(NameStr(att->attname), "deleted_op") == 0;
       for (int a = 4 + nkeys; a < tg->tgnargs; a++)
         if (strcmp(NameStr(att->attname), tg->tgargs[a]) == 0) excluded = true;
       if (excluded) continue;

@@ -131,6 +131,8 @@ BEGIN
   IF topic IS NOT NULL AND btrim(topic) = '' THEN
     RAISE EXCEPTION 'topic must not be empty' USING ERRCODE = 'invalid_parameter_value';
   END IF;
+  -- Calling into the library first defines nova's GUCs when nova is not preloaded.
+  PERFORM nova._outbox_topic_problem('nova');
   the_topic := coalesce(topic, current_setting('nova.topic_prefix') || r.relname);
   problem := nova._outbox_topic_problem(the_topic);
   IF problem IS NOT NULL THEN

@@ -1,0 +1,102 @@
+-- The shared key/value cache: set/get/delete/incr, TTL, limits, errors, privileges.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS nova;
+RESET client_min_messages;
+\set VERBOSITY default
+
+SELECT nova.cache_flush();
+SELECT (nova.cache_stats()->>'enabled')::boolean AS enabled;
+SELECT nova.cache_get('regress:a') IS NULL AS missing;
+SELECT nova.cache_set('regress:a', 'hello');
+SELECT nova.cache_get('regress:a');
+SELECT nova.cache_set('regress:a', 'again');   -- overwrite
+SELECT nova.cache_get('regress:a');
+SELECT nova.cache_set('regress:empty', '');    -- empty value is not NULL
+SELECT nova.cache_get('regress:empty') = '' AS empty_kept;
+SELECT nova.cache_set('', 'empty key works');
+SELECT nova.cache_get('');
+SELECT nova.cache_delete('');
+SELECT nova.cache_delete('regress:a'), nova.cache_delete('regress:a');
+SELECT nova.cache_get('regress:a') IS NULL AS deleted;
+-- large values span many chunks and come back byte for byte
+SELECT nova.cache_set('regress:big', repeat('0123456789', 10000));
+SELECT md5(nova.cache_get('regress:big')) = md5(repeat('0123456789', 10000)) AS big_roundtrip;
+-- multibyte text
+SELECT nova.cache_set('regress:ü', 'grüße 🌍');
+SELECT nova.cache_get('regress:ü');
+
+-- TTL: expired entries read as missing (lazy expiry)
+SELECT nova.cache_set('regress:ttl', 'short', '50 milliseconds');
+SELECT nova.cache_get('regress:ttl');
+SELECT pg_sleep(0.1);
+SELECT nova.cache_get('regress:ttl') IS NULL AS expired;
+SELECT nova.cache_set('regress:ttl', 'long', '1 hour');
+SELECT nova.cache_get('regress:ttl');
+
+-- incr: atomic counter, created with delta, ttl applies when created
+SELECT nova.cache_incr('regress:n');
+SELECT nova.cache_incr('regress:n');
+SELECT nova.cache_incr('regress:n', 40);
+SELECT nova.cache_incr('regress:n', -50);
+SELECT nova.cache_get('regress:n');
+SELECT nova.cache_incr('regress:win', 1, '50 milliseconds');
+SELECT nova.cache_incr('regress:win', 1, '1 hour');   -- keeps the creating ttl
+SELECT pg_sleep(0.1);
+SELECT nova.cache_incr('regress:win', 1, '1 hour') AS restarted_window;
+SELECT nova.cache_set('regress:n', '9223372036854775807');
+SELECT nova.cache_incr('regress:n');
+\echo :LAST_ERROR_SQLSTATE
+SELECT nova.cache_set('regress:n', 'abc');
+SELECT nova.cache_incr('regress:n');
+\echo :LAST_ERROR_SQLSTATE
+SELECT nova.cache_set('regress:n', ' 12');
+SELECT nova.cache_incr('regress:n');
+\echo :LAST_ERROR_SQLSTATE
+SELECT nova.cache_get('regress:n');   -- a failed incr changes nothing
+
+-- bad input
+SELECT nova.cache_set(NULL, 'x');
+\echo :LAST_ERROR_SQLSTATE
+SELECT nova.cache_set('regress:x', NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT nova.cache_get(NULL) IS NULL AS null_key_reads_null, nova.cache_delete(NULL) IS NULL AS null_key_deletes_nothing;
+SELECT nova.cache_incr('regress:x', NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT nova.cache_set('regress:x', 'v', '0 seconds');
+\echo :LAST_ERROR_SQLSTATE
+SELECT nova.cache_set('regress:x', 'v', '-1 hour');
+\echo :LAST_ERROR_SQLSTATE
+SELECT nova.cache_set(repeat('k', 1025), 'v');
+\echo :LAST_ERROR_SQLSTATE
+SELECT nova.cache_get(repeat('k', 1025));
+\echo :LAST_ERROR_SQLSTATE
+SELECT nova.cache_set('regress:x', repeat('v', 1024 * 1024 + 1));
+\echo :LAST_ERROR_SQLSTATE
+SELECT nova.cache_get('regress:x') IS NULL AS nothing_stored;
+
+-- stats (counters are for the whole server; keys are per database) and flush
+SELECT s ? 'hits' AND s ? 'misses' AND s ? 'entries' AND s ? 'evictions' AND s ? 'capacity_bytes' AS stats_keys
+  FROM nova.cache_stats() s;
+SELECT (nova.cache_stats()->>'entries')::int > 0 AS has_entries;
+SELECT nova.cache_flush();
+SELECT nova.cache_get('regress:ttl') IS NULL AS flushed;
+
+-- privileges: services use the cache, only the owner flushes it
+CREATE ROLE nova_regress_svc IN ROLE nova_service;
+CREATE ROLE nova_regress_nobody;
+SET ROLE nova_regress_svc;
+SELECT nova.cache_set('regress:svc', 'v');
+SELECT nova.cache_get('regress:svc');
+SELECT nova.cache_incr('regress:svc:n');
+SELECT nova.cache_delete('regress:svc');
+SELECT (nova.cache_stats()->>'enabled')::boolean;
+SELECT nova.cache_flush();
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SET ROLE nova_regress_nobody;
+SELECT nova.cache_get('regress:svc');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+DROP ROLE nova_regress_svc;
+DROP ROLE nova_regress_nobody;
+SELECT nova.cache_flush();

@@ -1,0 +1,182 @@
+// Stateless JWT functions (SPEC §6): nova.jwt_verify, nova.jwt_sign,
+// nova.jwt_decode_unverified. The key table, nova.authenticate, caches and
+// revocation live in the jwtsql feature. Rules and messages: docs/jwt.md.
+#include "pg/boundary.h"
+
+#include <algorithm>
+#include <cmath>
+#include <list>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/jwt.h"
+#include "pg/guc.h"
+#include "pg/module.h"
+
+extern "C" {
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+}
+
+namespace {
+
+// nova.jwt_test_now: seconds since the epoch used as "now" by the JWT functions
+// instead of the clock. Superuser-only (PGC_SUSET) and meant for regression tests
+// only (tokens with fixed exp/nbf/iat, RFC examples); 0 = the real clock.
+double g_jwt_test_now = 0;
+
+void jwt_functions_init() {
+  DefineCustomRealVariable("nova.jwt_test_now",
+                           "Fixed clock for JWT checks, in seconds since 1970 (tests only; 0 = real time).", nullptr,
+                           &g_jwt_test_now, 0, 0, 1e11, PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
+}
+NOVA_MODULE_INIT(jwt_functions_init);
+
+double jwt_now() {
+  if (g_jwt_test_now > 0) return g_jwt_test_now;
+  TimestampTz ts = GetCurrentTimestamp();
+  return static_cast<double>(ts) / 1e6 + static_cast<double>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+}
+
+// Parsed keys of the last few key texts this backend saw (exact text match), so a
+// PEM or JWKS is decoded once rather than on every call. Key texts over 64 KiB are
+// not kept. The secrets were in this backend's memory anyway (the query).
+class KeyCache {
+ public:
+  nova::jwt::KeySet get(std::string_view text, nova::jwt::KeyPurpose purpose) {
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      if (it->purpose == purpose && it->text == text) {
+        entries_.splice(entries_.begin(), entries_, it);
+        return entries_.front().keys;
+      }
+    }
+    nova::jwt::KeySet keys = nova::jwt::parse_keys(text, purpose);
+    if (text.size() <= kMaxText) {
+      entries_.push_front(Entry{std::string(text), purpose, keys});
+      if (entries_.size() > kEntries) entries_.pop_back();
+    }
+    return keys;
+  }
+
+ private:
+  static constexpr size_t kEntries = 16;
+  static constexpr size_t kMaxText = 64 * 1024;
+  struct Entry {
+    std::string text;
+    nova::jwt::KeyPurpose purpose;
+    nova::jwt::KeySet keys;
+  };
+  std::list<Entry> entries_;
+};
+KeyCache g_key_cache;
+
+std::string_view text_view(text *t) { return std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)); }
+
+Datum jsonb_from(const std::string &json_text) {
+  Datum d = 0;
+  nova::pg::guard([&] { d = DirectFunctionCall1(jsonb_in, CStringGetDatum(json_text.c_str())); });
+  return d;
+}
+
+std::string jsonb_to_string(Datum jb) {
+  char *s = nullptr;
+  nova::pg::guard([&] { s = DatumGetCString(DirectFunctionCall1(jsonb_out, jb)); });
+  std::string out(s);
+  pfree(s);
+  return out;
+}
+
+[[noreturn]] void bad_param(const std::string &msg, std::string detail = {}, std::string hint = {}) {
+  throw nova::Error(nova::sqlstate::kInvalidParameterValue, msg, std::move(detail), std::move(hint));
+}
+
+std::vector<std::string> algorithm_list(ArrayType *arr) {
+  std::vector<std::string> out;
+  Datum *elems = nullptr;
+  bool *nulls = nullptr;
+  int n = 0;
+  nova::pg::guard([&] { deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n); });
+  if (ARR_NDIM(arr) > 1) bad_param("algorithms must be a one-dimensional array");
+  if (n == 0) bad_param("algorithms must not be empty", {}, "Pass NULL to allow every algorithm the key supports.");
+  for (int i = 0; i < n; i++) {
+    if (nulls[i]) bad_param("algorithms must not contain NULL");
+    std::string name(text_view(DatumGetTextPP(elems[i])));
+    if (!nova::jwt::alg_from_name(name))
+      bad_param("unsupported JWT algorithm", "algorithm \"" + name.substr(0, 32) + "\"",
+                "Supported (case-sensitive): HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, "
+                "ES384, ES512, EdDSA.");
+    out.push_back(std::move(name));
+  }
+  return out;
+}
+
+}  // namespace
+
+// nova.jwt_verify(token, key, algorithms, audience, issuer) → jsonb claims.
+// NULL token or key → NULL; NULL algorithms/audience/issuer → not constrained.
+NOVA_FUNCTION(nova_jwt_verify) {
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) PG_RETURN_NULL();
+  std::string_view token = text_view(PG_GETARG_TEXT_PP(0));
+  std::string_view key = text_view(PG_GETARG_TEXT_PP(1));
+  nova::jwt::VerifyOptions opts;
+  if (!PG_ARGISNULL(2)) opts.algorithms = algorithm_list(PG_GETARG_ARRAYTYPE_P(2));
+  if (!PG_ARGISNULL(3)) opts.audience = std::string(text_view(PG_GETARG_TEXT_PP(3)));
+  if (!PG_ARGISNULL(4)) opts.issuer = std::string(text_view(PG_GETARG_TEXT_PP(4)));
+  opts.now = jwt_now();
+  opts.leeway = nova_guc_jwt_leeway;
+  // Structure before key: a malformed token is reported as such even with a bad key.
+  if (token.size() > nova::jwt::kMaxTokenBytes || std::count(token.begin(), token.end(), '.') != 2)
+    nova::jwt::decode_unverified(token);  // throws the structural error
+  nova::jwt::KeySet keys = g_key_cache.get(key, nova::jwt::KeyPurpose::kVerify);
+  nova::jwt::Verified v = nova::jwt::verify(token, keys, opts);
+  PG_RETURN_DATUM(jsonb_from(v.payload_json));
+}
+
+// nova.jwt_sign(claims, key, algorithm DEFAULT 'HS256', header DEFAULT NULL) → text.
+NOVA_FUNCTION(nova_jwt_sign) {
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2)) PG_RETURN_NULL();
+  std::string claims = jsonb_to_string(PG_GETARG_DATUM(0));
+  std::string_view key = text_view(PG_GETARG_TEXT_PP(1));
+  std::string alg(text_view(PG_GETARG_TEXT_PP(2)));
+  std::string header = PG_ARGISNULL(3) ? std::string() : jsonb_to_string(PG_GETARG_DATUM(3));
+  nova::jwt::KeySet keys = g_key_cache.get(key, nova::jwt::KeyPurpose::kSign);
+  std::string token = nova::jwt::sign(claims, keys, alg, header);
+  text *out = nullptr;
+  nova::pg::guard([&] { out = cstring_to_text_with_len(token.data(), static_cast<int>(token.size())); });
+  PG_RETURN_TEXT_P(out);
+}
+
+// nova.jwt_decode_unverified(token) → TABLE(header jsonb, claims jsonb): one row, no checks
+// beyond structure. STRICT.
+NOVA_FUNCTION(nova_jwt_decode_unverified) {
+  auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+  if (rsinfo == nullptr || !IsA(rsinfo, ReturnSetInfo) || !(rsinfo->allowedModes & SFRM_Materialize))
+    throw nova::Error(nova::sqlstate::kFeatureNotSupported, "set-valued function called in context that cannot accept a set");
+  nova::jwt::Decoded d = nova::jwt::decode_unverified(text_view(PG_GETARG_TEXT_PP(0)));
+  Datum values[2] = {jsonb_from(d.header_json), jsonb_from(d.payload_json)};
+  bool nulls[2] = {false, false};
+  nova::pg::guard([&] {
+    TupleDesc tupdesc;
+    if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
+      elog(ERROR, "return type must be a row type");
+    MemoryContext old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+    tupdesc = CreateTupleDescCopy(tupdesc);
+    Tuplestorestate *ts = tuplestore_begin_heap(true, false, work_mem);
+    tuplestore_putvalues(ts, tupdesc, values, nulls);
+    MemoryContextSwitchTo(old);
+    rsinfo->returnMode = SFRM_Materialize;
+    rsinfo->setResult = ts;
+    rsinfo->setDesc = tupdesc;
+  });
+  return static_cast<Datum>(0);
+}
