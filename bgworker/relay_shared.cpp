@@ -1,7 +1,19 @@
-// Shared-memory segment of the relay and the functions backends use to reach it.
+// Shared-memory segment of the relay and the functions backends use to reach it:
+// the commit-time wake-up, the active outbox partition, and the status row behind
+// nova.status() / view nova.relay.
 #include "bgworker/relay_shared.h"
 
+extern "C" {
+#include "access/htup_details.h"
+#include "access/xlog.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+}
+
 #include "pg/boundary.h"
+#include "pg/breaker_api.h"
+#include "pg/guc.h"
 #include "pg/module.h"
 
 namespace nova::relay {
@@ -15,15 +27,32 @@ Size shared_size() { return sizeof(Shared); }
 void shared_startup(void *mem, bool found) {
   g_shared = static_cast<Shared *>(mem);
   if (!found) {
+    memset(g_shared, 0, sizeof(Shared));
     SpinLockInit(&g_shared->mutex);
     g_shared->worker_latch = nullptr;
     g_shared->active_slot = 0;
+    g_shared->state = State::kStopped;
   }
 }
 
 }  // namespace
 
 NOVA_SHMEM_REGISTER(relay, shared_size, shared_startup, "nova_relay", 0);
+
+const char *state_name(State s) {
+  switch (s) {
+    case State::kStopped: return "stopped";
+    case State::kStarting: return "starting";
+    case State::kWaitingDatabase: return "waiting_for_database";
+    case State::kWaitingExtension: return "waiting_for_extension";
+    case State::kUnconfigured: return "unconfigured";
+    case State::kIdle: return "idle";
+    case State::kRunning: return "running";
+    case State::kBreakerOpen: return "breaker_open";
+    case State::kStopping: return "stopping";
+  }
+  return "unknown";
+}
 
 Shared *shared() { return g_shared; }
 
@@ -47,3 +76,81 @@ int current_slot() {
 
 // nova._outbox_slot(): default of nova.outbox.slot.
 NOVA_FUNCTION(nova_outbox_slot) { PG_RETURN_INT16(static_cast<int16>(nova::relay::current_slot())); }
+
+// nova._relay_status(): the shared-memory half of view nova.relay (the outbox half is SQL).
+// Plain C-style body: the breaker call may ereport, so no C++ objects live in this frame.
+NOVA_FUNCTION(nova_relay_status) {
+  using namespace nova::relay;
+  TupleDesc tupdesc;
+  if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("function returning record called in context "
+                                                                   "that cannot accept type record")));
+  tupdesc = BlessTupleDesc(tupdesc);
+  constexpr int kCols = 13;
+  Datum values[kCols];
+  bool nulls[kCols];
+  for (int i = 0; i < kCols; i++) {
+    values[i] = 0;
+    nulls[i] = true;
+  }
+  Shared *sh = shared();
+  if (!sh || !nova::pg::shmem_available()) {
+    values[0] = CStringGetTextDatum("not_loaded");
+    nulls[0] = false;
+  } else {
+    Shared snap;
+    SpinLockAcquire(&sh->mutex);
+    memcpy(&snap, sh, sizeof(Shared));
+    SpinLockRelease(&sh->mutex);
+    snap.last_error[kErrorLen - 1] = '\0';
+    snap.brokers[kBrokersLen - 1] = '\0';
+    // An empty nova.kafka_brokers means unconfigured whatever the worker is doing (it
+    // may still wait for its database); this backend sees the same value after a reload.
+    const char *st = state_name(snap.state);
+    if (RecoveryInProgress())
+      st = "standby";
+    else if ((nova_guc_kafka_brokers == nullptr || nova_guc_kafka_brokers[0] == '\0') && snap.state != State::kStopping)
+      st = "unconfigured";
+    values[0] = CStringGetTextDatum(st);
+    nulls[0] = false;
+    if (snap.worker_pid != 0) {
+      values[1] = Int32GetDatum(snap.worker_pid);
+      nulls[1] = false;
+    }
+    values[2] = Int64GetDatum(static_cast<int64>(snap.delivered));
+    values[3] = Int64GetDatum(static_cast<int64>(snap.failed));
+    values[4] = Int64GetDatum(static_cast<int64>(snap.dead));
+    nulls[2] = nulls[3] = nulls[4] = false;
+    if (snap.last_error[0]) {
+      values[5] = CStringGetTextDatum(snap.last_error);
+      nulls[5] = false;
+    }
+    if (snap.last_delivery_at != 0) {
+      values[6] = TimestampTzGetDatum(snap.last_delivery_at);
+      nulls[6] = false;
+    }
+    if (snap.started_at != 0) {
+      values[7] = TimestampTzGetDatum(snap.started_at);
+      nulls[7] = false;
+    }
+    values[8] = CStringGetTextDatum(nova::pg::breaker::state("kafka"));
+    nulls[8] = false;
+    // Events per second over the last full minute (the current second is still filling).
+    int64 now_sec = static_cast<int64>(time(nullptr));
+    uint64 sum = 0;
+    for (int i = 0; i < kRateSeconds; i++)
+      if (snap.rate_second[i] >= now_sec - kRateSeconds && snap.rate_second[i] < now_sec) sum += snap.rate_count[i];
+    values[9] = Float8GetDatum(static_cast<double>(sum) / kRateSeconds);
+    nulls[9] = false;
+    if (snap.brokers[0]) {
+      values[10] = CStringGetTextDatum(snap.brokers);
+      nulls[10] = false;
+    }
+    values[11] = Int32GetDatum(snap.active_slot);
+    nulls[11] = false;
+    values[12] = Int64GetDatum(static_cast<int64>(snap.rotations));
+    nulls[12] = false;
+  }
+  HeapTuple tuple = heap_form_tuple(tupdesc, values, nulls);
+  PG_RETURN_DATUM(HeapTupleGetDatum(tuple));
+}

@@ -1,0 +1,33 @@
+// Plain-C++ pieces of the relay (no PostgreSQL): nova.kafka_config parsing, compact
+// JSON, retry backoff and the per-key delivery rule. Unit-tested in test/unit/relay_util_test.cpp.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace nova::relay {
+
+// Parse nova.kafka_config: `key=value;key=value`. Whitespace around keys and values
+// is trimmed; `\;` and `\\` escape inside values; empty items are skipped. Keys are
+// librdkafka property names ([A-Za-z0-9._-]+). Duplicate keys, missing '=', and the
+// properties the relay owns (bootstrap servers, idempotence, acks, partitioner,
+// callbacks) are rejected. Throws nova::Error (22023) whose message names the
+// property or position but never contains a value (values may be secrets).
+std::vector<std::pair<std::string, std::string>> parse_kafka_config(const std::string &text);
+
+// Is this property one whose value must never be logged? (passwords, keys, secrets, tokens)
+bool is_secret_property(const std::string &name);
+
+// Remove the insignificant whitespace PostgreSQL's jsonb output puts after ':' and ','.
+// Input must be valid JSON text; strings are copied unchanged.
+std::string compact_json(const char *json, size_t len);
+// The same into `out` (at least `len` bytes); returns the compacted length. Never throws.
+size_t compact_json_into(const char *json, size_t len, char *out) noexcept;
+
+// Delay before the next attempt after `attempts` failed ones (attempts >= 1):
+// 100 ms * 2^(attempts-1), capped at 60 s, scaled by `jitter` in [0.8, 1.2).
+double backoff_ms(int attempts, double jitter);
+
+}  // namespace nova::relay
