@@ -224,21 +224,29 @@ void note_breaker_state(const char *now_state) {
 // ---- SQL -----------------------------------------------------------------------
 
 // Claim: due events in id order, skipping rows another relay holds, minus every event
-// whose (topic, key) has an earlier pending event outside this batch (in backoff, or
-// locked elsewhere): per-key order. NULL keys are unordered (Kafka spreads them).
+// whose (topic, key) has an earlier pending event outside this batch: per-key order.
+// NULL keys are unordered (Kafka spreads them).
+// Only one claimer at a time (a transaction-level advisory lock, taken once by the
+// initplan; a second relay claims nothing until the first commits). Then an earlier
+// event of the key that is pending but not claimed can only be one in backoff, i.e.
+// with attempts > 0: due events with attempts = 0 are claimed in id order before any
+// later one. So the blocking lookup needs only events that failed at least once,
+// which is what the partial index nova.outbox_key_idx holds — new events never
+// enter it, keeping the writers' insert cost at one index (00_base.sql).
 const char *kClaimSql =
     "WITH cand AS MATERIALIZED ("
     "  SELECT o.id, o.slot, o.attempts, o.event_id, o.topic, o.key, o.event_type, o.payload, o.headers,"
     "         o.correlation_id, o.traceparent, o.actor, o.source, o.schema_version, o.created_at"
     "  FROM nova.outbox o"
     "  WHERE o.next_attempt_at <= pg_catalog.now()"
+    "    AND (SELECT pg_catalog.pg_try_advisory_xact_lock(1852798561, 1))"  // 'nova', relay claim
     "  ORDER BY o.id"
     "  LIMIT $1"
     "  FOR UPDATE SKIP LOCKED),"
     " ks AS (SELECT topic, key, pg_catalog.max(id) AS maxid FROM cand WHERE key IS NOT NULL GROUP BY topic, key),"
     " blk AS ("
     "  SELECT ks.topic, ks.key, pg_catalog.min(o.id) AS bid"
-    "  FROM ks JOIN nova.outbox o ON o.topic = ks.topic AND o.key = ks.key AND o.id < ks.maxid"
+    "  FROM ks JOIN nova.outbox o ON o.topic = ks.topic AND o.key = ks.key AND o.id < ks.maxid AND o.attempts > 0"
     "  WHERE NOT EXISTS (SELECT 1 FROM cand c WHERE c.id = o.id)"
     "  GROUP BY ks.topic, ks.key)"
     " SELECT c.id, c.attempts, c.event_id::text, c.topic, c.key, c.event_type, c.payload::text,"
@@ -273,7 +281,7 @@ const char *kDeadSql =
 
 const char *kNextDueSql =
     "SELECT (pg_catalog.date_part('epoch', pg_catalog.min(next_attempt_at) - pg_catalog.clock_timestamp()) * 1000)"
-    "::float8 FROM nova.outbox WHERE next_attempt_at > pg_catalog.now()";
+    "::float8 FROM nova.outbox WHERE next_attempt_at > pg_catalog.now() AND attempts > 0";
 
 SPIPlanPtr g_claim_plan = nullptr, g_delete_plan = nullptr, g_retry_plan = nullptr, g_dead_plan = nullptr,
            g_next_plan = nullptr;
