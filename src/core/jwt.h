@@ -92,7 +92,7 @@ class Key {
   bool has_private = false;
   std::string secret;             // kOct only
   evp_pkey_st *pkey = nullptr;    // asymmetric keys (owned)
-  evp_mac_ctx_st *mac[3] = {};    // kOct: HMAC-SHA256/384/512 contexts keyed once, duplicated per use (owned)
+  evp_mac_ctx_st *mac[3] = {};    // kOct: HMAC-SHA256/384/512 contexts keyed once, reset and reused per call (owned)
   evp_pkey_ctx_st *vctx[6] = {};  // kRSA: RS256..PS512, kEC: [0]; verify contexts set up once (owned)
 
   // Family, curve and pin allow `alg`, and an HMAC secret is at least as long as the hash.

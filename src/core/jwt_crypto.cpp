@@ -100,11 +100,19 @@ EVP_MAC_CTX *new_hmac_ctx(const std::string &secret, Alg alg) {
 }
 
 bool hmac(const Key &key, Alg alg, std::string_view msg, unsigned char *out, size_t *outlen) {
-  // Duplicating the keyed context skips the digest fetch and key schedule on every call.
+  const auto *m = reinterpret_cast<const unsigned char *>(msg.data());
   EVP_MAC_CTX *keyed = key.mac[mac_slot(alg)];
+  // Re-initialising the keyed context without a key resets it to the keyed state (OpenSSL 3:
+  // HMAC_Init_ex with a NULL key), so nothing is allocated or fetched per call. A Key is used by
+  // one thread only (see jwt.h), and every call starts with this reset.
+  if (keyed && EVP_MAC_init(keyed, nullptr, 0, nullptr) == 1 && EVP_MAC_update(keyed, m, msg.size()) == 1 &&
+      EVP_MAC_final(keyed, out, outlen, EVP_MAX_MD_SIZE) == 1)
+    return true;
+  ERR_clear_error();
+  // Fallback: a copy of the keyed context, or a fresh one.
   std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx(keyed ? EVP_MAC_CTX_dup(keyed) : new_hmac_ctx(key.secret, alg));
   if (!ctx) return false;
-  if (EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char *>(msg.data()), msg.size()) != 1) return false;
+  if (EVP_MAC_update(ctx.get(), m, msg.size()) != 1) return false;
   return EVP_MAC_final(ctx.get(), out, outlen, EVP_MAX_MD_SIZE) == 1;
 }
 

@@ -67,7 +67,16 @@ namespace {
 
 class ScanHandler : public nlohmann::json_sax<nlohmann::json> {
  public:
-  explicit ScanHandler(Top &out) : out_(out) {}
+  // Scratch buffers kept per thread between scans (their capacity is what is reused).
+  struct State {
+    std::vector<char> containers;
+    std::vector<std::vector<std::string>> levels;
+    std::vector<std::string_view> names;
+  };
+  ScanHandler(Top &out, State &state)
+      : out_(out), state_(state), containers_(state.containers), levels_(state.levels) {
+    containers_.clear();
+  }
   Problem problem = Problem::kNone;
 
   bool null() override { return scalar(TopValue::Kind::kNull); }
@@ -99,20 +108,32 @@ class ScanHandler : public nlohmann::json_sax<nlohmann::json> {
   }
   bool key(string_t &k) override {
     if (k.find('\0') != std::string::npos) return fail(Problem::kNulCharacter);
-    auto &level = levels_[containers_.size() - 1];
-    level.push_back(k);
     if (containers_.size() == 1) {
+      // Top-level names are kept in out_.members only; end_object checks them for duplicates.
       out_.members.emplace_back(std::move(k), TopValue{});
       member_ = &out_.members.back().second;
       pending_ = true;
+    } else {
+      levels_[containers_.size() - 1].push_back(k);
     }
     return true;
   }
   bool end_object() override {
-    auto &level = levels_[containers_.size() - 1];
-    if (level.size() > 1) {
-      std::sort(level.begin(), level.end());
-      if (std::adjacent_find(level.begin(), level.end()) != level.end()) return fail(Problem::kDuplicateKey);
+    if (containers_.size() == 1) {
+      if (out_.members.size() > 1) {
+        // The member strings no longer move (no more emplace_back at this level), so views are stable.
+        auto &names = state_.names;
+        names.clear();
+        for (const auto &m : out_.members) names.emplace_back(m.first);
+        std::sort(names.begin(), names.end());
+        if (std::adjacent_find(names.begin(), names.end()) != names.end()) return fail(Problem::kDuplicateKey);
+      }
+    } else {
+      auto &level = levels_[containers_.size() - 1];
+      if (level.size() > 1) {
+        std::sort(level.begin(), level.end());
+        if (std::adjacent_find(level.begin(), level.end()) != level.end()) return fail(Problem::kDuplicateKey);
+      }
     }
     containers_.pop_back();
     return true;
@@ -153,8 +174,9 @@ class ScanHandler : public nlohmann::json_sax<nlohmann::json> {
   }
 
   Top &out_;
-  std::vector<char> containers_;                 // 'o' / 'a' from the outside in
-  std::vector<std::vector<std::string>> levels_;  // member names per open object
+  State &state_;
+  std::vector<char> &containers_;                 // 'o' / 'a' from the outside in
+  std::vector<std::vector<std::string>> &levels_;  // member names per open nested object (index ≥ 1)
   TopValue *member_ = nullptr;  // the last top-level member, re-taken after every emplace_back
   bool pending_ = false;
 };
@@ -162,9 +184,11 @@ class ScanHandler : public nlohmann::json_sax<nlohmann::json> {
 }  // namespace
 
 Problem scan(std::string_view text, Top &out) {
-  out = Top{};
+  out.is_object = false;
+  out.members.clear();
   out.members.reserve(16);
-  ScanHandler h(out);
+  thread_local ScanHandler::State state;
+  ScanHandler h(out, state);
   bool ok;
   try {
     ok = nlohmann::json::sax_parse(text.begin(), text.end(), &h, nlohmann::json::input_format_t::json, true, false);
