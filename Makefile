@@ -1,7 +1,7 @@
 # nova — PGXS build. `make`, `make install`, `make installcheck`;
 # `make unit` builds the GoogleTest binary for src/core; `make fuzz` the libFuzzer targets.
 EXTENSION   = nova
-EXTVERSION  = 1.0
+EXTVERSION  = 1.1
 MODULE_big  = nova
 
 SRCS_PG     = $(sort $(wildcard src/pg/*.cpp))
@@ -9,13 +9,22 @@ SRCS_CORE   = $(sort $(wildcard src/core/*.cpp))
 SRCS_BGW    = $(sort $(wildcard bgworker/*.cpp))
 OBJS        = $(SRCS_PG:.cpp=.o) $(SRCS_CORE:.cpp=.o) $(SRCS_BGW:.cpp=.o)
 
-# The install script is assembled from one fragment per feature (src/sql/NN_feature.sql).
-SQL_FRAGMENTS = $(sort $(wildcard src/sql/*.sql))
-DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
-DATA        = $(wildcard upgrade/$(EXTENSION)--*--*.sql)
+# SQL scripts (src/sql/README.md). Objects created once live in src/sql/pre/, objects
+# replaced on every upgrade (functions, views, triggers, grants) in src/sql/*.sql:
+#   install script  nova--$(EXTVERSION).sql = pre/*.sql + *.sql
+#   upgrade script  nova--1.0--1.1.sql      = updates/nova--1.0--1.1.sql (catalog changes) + *.sql
+# Earlier releases' install scripts are frozen in src/sql/versions/.
+SQL_PRE         = $(sort $(wildcard src/sql/pre/*.sql))
+SQL_REPLACEABLE = $(sort $(wildcard src/sql/*.sql))
+SQL_UPDATES     = $(sort $(wildcard src/sql/updates/$(EXTENSION)--*--*.sql))
+DATA_built  = $(EXTENSION)--$(EXTVERSION).sql $(notdir $(SQL_UPDATES))
+DATA        = $(wildcard src/sql/versions/$(EXTENSION)--*.sql)
 
-REGRESS     = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
-ISOLATION   = $(sort $(basename $(notdir $(wildcard specs/*.spec))))
+# Regression inputs live under test/ (test/sql, test/expected, test/specs).
+REGRESS     = $(sort $(basename $(notdir $(wildcard test/sql/*.sql))))
+ISOLATION   = $(sort $(basename $(notdir $(wildcard test/specs/*.spec))))
+REGRESS_OPTS = --inputdir=test
+ISOLATION_OPTS = --inputdir=test
 
 PG_CONFIG  ?= pg_config
 PG_INCLUDE := $(shell $(PG_CONFIG) --includedir-server)
@@ -37,8 +46,11 @@ EXTRA_CLEAN = $(DATA_built) build
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(EXTENSION)--$(EXTVERSION).sql: $(SQL_FRAGMENTS)
-	cat $^ > $@
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PRE) $(SQL_REPLACEABLE)
+	{ printf '%s\n' '\echo Use "CREATE EXTENSION $(EXTENSION)" to load this file. \quit'; cat $^; } > $@
+
+$(EXTENSION)--%.sql: src/sql/updates/$(EXTENSION)--%.sql $(SQL_REPLACEABLE)
+	{ printf '%s\n' '\echo Use "ALTER EXTENSION $(EXTENSION) UPDATE" to load this file. \quit'; cat $^; } > $@
 
 # Every object depends on every header: the tree is small, correctness beats speed.
 HEADERS = $(wildcard src/pg/*.h src/core/*.h bgworker/*.h)

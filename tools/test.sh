@@ -53,7 +53,7 @@ run_pg_regress() {  # $1 = label, $2 = pg_regress binary, rest = args
   local label="$1" bin="$2"; shift 2
   local out="$WORK/$label"
   mkdir -p "$out"
-  "$bin" --inputdir="$NOVA_REPO" --outputdir="$out" --host="$PGHOST" --port="$PGPORT" --user=postgres \
+  "$bin" --inputdir="$NOVA_REPO/test" --outputdir="$out" --host="$PGHOST" --port="$PGPORT" --user=postgres \
          --dbname=contrib_regression "$@" 2>&1 | tee "$out/run.log"
   local n_ok n_bad
   n_ok=$(grep -cE '(\.\.\. ok|^ok [0-9]+)' "$out/run.log" || true)
@@ -76,19 +76,19 @@ if want regress || want isolation || want valgrind; then
   nova_cluster_env "$CLUSTER" contrib_regression
 fi
 
-if want regress && ls sql/*.sql >/dev/null 2>&1; then
+if want regress && ls test/sql/*.sql >/dev/null 2>&1; then
   nova_log "regression tests (pg_regress)"
-  run_pg_regress regress "$PGX/regress/pg_regress" $(ls sql/*.sql | xargs -n1 basename | sed 's/\.sql$//' | sort)
+  run_pg_regress regress "$PGX/regress/pg_regress" $(ls test/sql/*.sql | xargs -n1 basename | sed 's/\.sql$//' | sort)
 fi
 
-if want isolation && ls specs/*.spec >/dev/null 2>&1; then
+if want isolation && ls test/specs/*.spec >/dev/null 2>&1; then
   nova_log "isolation tests"
   run_pg_regress isolation "$PGX/isolation/pg_isolation_regress" --dbname=isolation_regression \
-    $(ls specs/*.spec | xargs -n1 basename | sed 's/\.spec$//' | sort)
+    $(ls test/specs/*.spec | xargs -n1 basename | sed 's/\.spec$//' | sort)
 fi
 
 # ---- valgrind: the regression suite in a backend run under memcheck -----------
-if want valgrind && ls sql/*.sql >/dev/null 2>&1 && command -v valgrind >/dev/null; then
+if want valgrind && ls test/sql/*.sql >/dev/null 2>&1 && command -v valgrind >/dev/null; then
   nova_log "regression tests under valgrind"
   VG="$WORK/vg"; mkdir -p "$VG"; chmod 755 "$VG"; [ "$(id -u)" -eq 0 ] && chown postgres "$VG"
   nova_cluster_stop "$CLUSTER" fast
@@ -97,7 +97,7 @@ if want valgrind && ls sql/*.sql >/dev/null 2>&1 && command -v valgrind >/dev/nu
      --suppressions="$NOVA_REPO/test/valgrind.supp" --log-file="$VG/vg.%p.log" \
      "$(nova_pg_bindir)/postgres" -D "$CLUSTER/data" >"$CLUSTER/server.log" 2>&1 &
   nova_wait_for 120 "postgres under valgrind" "$(nova_pg_bindir)/pg_isready" -q -h "$CLUSTER" -p "$(cat "$CLUSTER/port")" || true
-  run_pg_regress valgrind "$PGX/regress/pg_regress" $(ls sql/*.sql | xargs -n1 basename | sed 's/\.sql$//' | sort)
+  run_pg_regress valgrind "$PGX/regress/pg_regress" $(ls test/sql/*.sql | xargs -n1 basename | sed 's/\.sql$//' | sort)
   nova_cluster_stop "$CLUSTER" fast
   # An error whose stack passes through nova fails the stage; PostgreSQL's own
   # known noise (uninitialised padding written to disk, etc.) does not.

@@ -1,4 +1,3 @@
-
 -- ---------------------------------------------------------------------------
 -- Correlation (SPEC §2): the current transaction's correlation id and trace
 -- context. Services SET LOCAL nova.correlation_id / nova.traceparent, or pass
@@ -6,12 +5,12 @@
 -- VOLATILE: the value may change with SET LOCAL inside a transaction.
 -- PARALLEL RESTRICTED: a generated id lives in the leader's memory.
 -- ---------------------------------------------------------------------------
-CREATE FUNCTION nova.correlation_id() RETURNS text
+CREATE OR REPLACE FUNCTION nova.correlation_id() RETURNS text
   LANGUAGE c VOLATILE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'nova_correlation_id';
 COMMENT ON FUNCTION nova.correlation_id() IS
   'Correlation id of the current transaction: nova.correlation_id, else request.headers x-correlation-id / x-request-id, else a UUID generated once per transaction.';
 
-CREATE FUNCTION nova.traceparent() RETURNS text
+CREATE OR REPLACE FUNCTION nova.traceparent() RETURNS text
   LANGUAGE c VOLATILE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'nova_traceparent';
 COMMENT ON FUNCTION nova.traceparent() IS
   'W3C traceparent supplied by the service (nova.traceparent, else request.headers traceparent), else NULL.';

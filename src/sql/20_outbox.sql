@@ -1,45 +1,28 @@
-
--- ---------------------------------------------------------------------------
--- Outbox API (SPEC §3): nova.enable_outbox / nova.disable_outbox install and
--- remove the C++ row trigger; nova.publish writes an explicit event.
--- Storage (nova.outbox, nova.outbox_dead) is in 00_base.sql.
--- ---------------------------------------------------------------------------
-
--- What is enabled where (the trigger's arguments carry the same configuration).
-CREATE TABLE nova.outbox_tables (
-  tbl             regclass    PRIMARY KEY,
-  topic           text        NOT NULL,
-  key_columns     name[]      NOT NULL,
-  entity          text        NOT NULL,
-  exclude_columns name[]      NOT NULL DEFAULT '{}',
-  enabled_at      timestamptz NOT NULL DEFAULT now()
-);
 COMMENT ON TABLE nova.outbox_tables IS
   'Tables whose changes nova publishes through the outbox; maintained by nova.enable_outbox() / nova.disable_outbox().';
-SELECT pg_catalog.pg_extension_config_dump('nova.outbox_tables', '');
 REVOKE ALL ON nova.outbox_tables FROM PUBLIC;
 GRANT SELECT ON nova.outbox_tables TO nova_service;
 
 -- The row trigger (C++). Not for direct use: nova.enable_outbox() installs it.
-CREATE FUNCTION nova._outbox_trigger() RETURNS trigger
+CREATE OR REPLACE FUNCTION nova._outbox_trigger() RETURNS trigger
   LANGUAGE c AS 'MODULE_PATHNAME', 'nova_outbox_trigger';
 REVOKE ALL ON FUNCTION nova._outbox_trigger() FROM PUBLIC;
 
 -- Session switch between the direct partition insert (default) and the SPI
 -- INSERT fallback; for tests and benchmarks. Returns the previous setting.
-CREATE FUNCTION nova._outbox_fast_path(on_ bool) RETURNS bool
+CREATE OR REPLACE FUNCTION nova._outbox_fast_path(on_ bool) RETURNS bool
   LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'nova_outbox_fast_path';
 REVOKE ALL ON FUNCTION nova._outbox_fast_path(bool) FROM PUBLIC;
 
 -- Naming rules (src/core/outbox_names.cpp).
-CREATE FUNCTION nova._outbox_entity_name(tbl_name text) RETURNS text
+CREATE OR REPLACE FUNCTION nova._outbox_entity_name(tbl_name text) RETURNS text
   LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nova_outbox_entity_name';
-CREATE FUNCTION nova._outbox_topic_problem(topic text) RETURNS text
+CREATE OR REPLACE FUNCTION nova._outbox_topic_problem(topic text) RETURNS text
   LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nova_outbox_topic_problem';
-CREATE FUNCTION nova._outbox_entity_problem(entity text) RETURNS text
+CREATE OR REPLACE FUNCTION nova._outbox_entity_problem(entity text) RETURNS text
   LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nova_outbox_entity_problem';
 
-CREATE FUNCTION nova.enable_outbox(tbl regclass, topic text DEFAULT NULL, key_column name DEFAULT NULL,
+CREATE OR REPLACE FUNCTION nova.enable_outbox(tbl regclass, topic text DEFAULT NULL, key_column name DEFAULT NULL,
                                    entity text DEFAULT NULL, exclude_columns name[] DEFAULT '{}')
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 #variable_conflict use_variable
@@ -174,7 +157,7 @@ $fn$;
 COMMENT ON FUNCTION nova.enable_outbox(regclass, text, name, text, name[]) IS
   'Publish every INSERT, UPDATE and DELETE of a table as outbox events (idempotent; re-running replaces the configuration).';
 
-CREATE FUNCTION nova.disable_outbox(tbl regclass) RETURNS void
+CREATE OR REPLACE FUNCTION nova.disable_outbox(tbl regclass) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 #variable_conflict use_variable
 DECLARE
@@ -209,7 +192,7 @@ COMMENT ON FUNCTION nova.disable_outbox(regclass) IS 'Stop publishing a table''s
 
 REVOKE ALL ON FUNCTION nova.enable_outbox(regclass, text, name, text, name[]), nova.disable_outbox(regclass) FROM PUBLIC;
 
-CREATE FUNCTION nova.publish(topic text, key text, event_type text, payload jsonb, headers jsonb DEFAULT '{}')
+CREATE OR REPLACE FUNCTION nova.publish(topic text, key text, event_type text, payload jsonb, headers jsonb DEFAULT '{}')
 RETURNS uuid LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'nova_publish';
 COMMENT ON FUNCTION nova.publish(text, text, text, jsonb, jsonb) IS
   'Write an explicit event to the outbox in the current transaction; returns its event_id.';

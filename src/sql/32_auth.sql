@@ -1,62 +1,24 @@
--- ---------------------------------------------------------------------------
--- Authentication (SPEC §6, §9; docs/authentication.md): the key table, JWKS
--- import, revocation, nova.authenticate and the transaction's identity.
--- Keys and revocations are for the extension owner only; services call
--- nova.authenticate, which reads them as the owner of nova.jwt_keys.
--- ---------------------------------------------------------------------------
-
--- Row check of nova.jwt_keys: the algorithm is known and the key serves it.
-CREATE FUNCTION nova._jwt_key_check(algorithm text, key text) RETURNS boolean
-  LANGUAGE c IMMUTABLE STRICT AS 'MODULE_PATHNAME', 'nova_jwt_key_check';
-
-CREATE TABLE nova.jwt_keys (
-  kid        text PRIMARY KEY CHECK (kid <> ''),
-  algorithm  text NOT NULL,
-  key        text NOT NULL,
-  issuer     text,
-  audience   text,
-  created_at timestamptz NOT NULL DEFAULT now(),
-  revoked_at timestamptz,
-  CONSTRAINT jwt_keys_key_valid CHECK (nova._jwt_key_check(algorithm, key))
-);
 COMMENT ON TABLE nova.jwt_keys IS
   'Keys nova.authenticate verifies tokens with (secrets: owner only). kid selects the row; revoked_at <= now() disables it.';
-
--- Revoked token ids: a revocation counts until expires_at (+ nova.jwt_leeway); set it to the token''s exp.
-CREATE TABLE nova.jwt_revoked_jti (
-  jti        text PRIMARY KEY,
-  expires_at timestamptz NOT NULL,
-  revoked_at timestamptz NOT NULL DEFAULT now()
-);
--- Revoked subjects: every token of the subject whose iat is before issued_before (or that has no iat).
-CREATE TABLE nova.jwt_revoked_subjects (
-  subject       text PRIMARY KEY,
-  issued_before timestamptz NOT NULL,
-  revoked_at    timestamptz NOT NULL DEFAULT now()
-);
-
-SELECT pg_catalog.pg_extension_config_dump('nova.jwt_keys', '');
-SELECT pg_catalog.pg_extension_config_dump('nova.jwt_revoked_jti', '');
-SELECT pg_catalog.pg_extension_config_dump('nova.jwt_revoked_subjects', '');
 REVOKE ALL ON nova.jwt_keys, nova.jwt_revoked_jti, nova.jwt_revoked_subjects FROM PUBLIC;
 
 -- Any change to keys or revocations invalidates the shared JWT cache in every backend.
-CREATE FUNCTION nova._jwt_keyset_changed() RETURNS trigger
+CREATE OR REPLACE FUNCTION nova._jwt_keyset_changed() RETURNS trigger
   LANGUAGE c AS 'MODULE_PATHNAME', 'nova_jwt_keyset_changed';
-CREATE TRIGGER jwt_keys_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON nova.jwt_keys
+CREATE OR REPLACE TRIGGER jwt_keys_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON nova.jwt_keys
   FOR EACH STATEMENT EXECUTE FUNCTION nova._jwt_keyset_changed();
-CREATE TRIGGER jwt_revoked_jti_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON nova.jwt_revoked_jti
+CREATE OR REPLACE TRIGGER jwt_revoked_jti_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON nova.jwt_revoked_jti
   FOR EACH STATEMENT EXECUTE FUNCTION nova._jwt_keyset_changed();
-CREATE TRIGGER jwt_revoked_subjects_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON nova.jwt_revoked_subjects
+CREATE OR REPLACE TRIGGER jwt_revoked_subjects_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON nova.jwt_revoked_subjects
   FOR EACH STATEMENT EXECUTE FUNCTION nova._jwt_keyset_changed();
 
 -- JWKS → rows ({kid, algorithm, key}); nova.jwks_import upserts them.
-CREATE FUNCTION nova._jwks_parse(jwks jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION nova._jwks_parse(jwks jsonb) RETURNS jsonb
   LANGUAGE c IMMUTABLE STRICT AS 'MODULE_PATHNAME', 'nova_jwks_parse';
 
 -- Upsert by kid. A re-import replaces algorithm and key but keeps issuer,
 -- audience, created_at and revoked_at: a periodic JWKS sync never un-revokes.
-CREATE FUNCTION nova.jwks_import(jwks jsonb) RETURNS int
+CREATE OR REPLACE FUNCTION nova.jwks_import(jwks jsonb) RETURNS int
   LANGUAGE sql STRICT SET search_path = pg_catalog, pg_temp AS $$
   WITH parsed AS (
     SELECT r.kid, r.algorithm, r.key
@@ -72,7 +34,7 @@ $$;
 
 -- Revoke one token by its jti until expires_at (use the token's exp). Also drops
 -- revocations that ended more than a day ago (the longest nova.jwt_leeway).
-CREATE FUNCTION nova.jwt_revoke(jti text, expires_at timestamptz) RETURNS void
+CREATE OR REPLACE FUNCTION nova.jwt_revoke(jti text, expires_at timestamptz) RETURNS void
   LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF jti IS NULL OR jti = '' THEN
@@ -90,7 +52,7 @@ END
 $$;
 
 -- Revoke every token of a subject issued before issued_before (default: now).
-CREATE FUNCTION nova.jwt_revoke_subject(subject text, issued_before timestamptz DEFAULT now()) RETURNS void
+CREATE OR REPLACE FUNCTION nova.jwt_revoke_subject(subject text, issued_before timestamptz DEFAULT now()) RETURNS void
   LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF subject IS NULL OR subject = '' THEN
@@ -107,7 +69,7 @@ END
 $$;
 
 -- Drop jti revocations that ended more than a day ago; returns how many.
-CREATE FUNCTION nova.jwt_revocations_cleanup() RETURNS int
+CREATE OR REPLACE FUNCTION nova.jwt_revocations_cleanup() RETURNS int
   LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
   WITH d AS (DELETE FROM nova.jwt_revoked_jti r WHERE r.expires_at < now() - interval '1 day' RETURNING 1)
   SELECT count(*)::int FROM d
@@ -115,16 +77,16 @@ $$;
 
 -- Verify a bearer token against nova.jwt_keys (through the shared cache) and make
 -- its subject this transaction's identity. Returns the claims.
-CREATE FUNCTION nova.authenticate(token text) RETURNS jsonb
+CREATE OR REPLACE FUNCTION nova.authenticate(token text) RETURNS jsonb
   LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'nova_authenticate';
 -- The identity: NULL until nova.authenticate succeeds in this transaction. For RLS
 -- policies: PUBLIC may call them; PARALLEL RESTRICTED so they run in the leader,
 -- the backend that holds the identity.
-CREATE FUNCTION nova.subject() RETURNS text
+CREATE OR REPLACE FUNCTION nova.subject() RETURNS text
   LANGUAGE c STABLE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'nova_subject';
-CREATE FUNCTION nova.claims() RETURNS jsonb
+CREATE OR REPLACE FUNCTION nova.claims() RETURNS jsonb
   LANGUAGE c STABLE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'nova_claims';
-CREATE FUNCTION nova.jwt_cache_stats() RETURNS jsonb
+CREATE OR REPLACE FUNCTION nova.jwt_cache_stats() RETURNS jsonb
   LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'nova_jwt_cache_stats';
 
 REVOKE ALL ON FUNCTION nova._jwt_keyset_changed(), nova._jwks_parse(jsonb), nova.jwks_import(jsonb),

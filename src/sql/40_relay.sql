@@ -3,7 +3,7 @@
 -- ---------------------------------------------------------------------------
 
 -- Shared-memory half of the status (worker state and counters since it started).
-CREATE FUNCTION nova._relay_status(
+CREATE OR REPLACE FUNCTION nova._relay_status(
   OUT state text, OUT worker_pid int, OUT delivered bigint, OUT failed bigint, OUT dead bigint,
   OUT last_error text, OUT last_delivery_at timestamptz, OUT started_at timestamptz, OUT breaker text,
   OUT events_per_second float8, OUT brokers text, OUT active_slot int, OUT rotations bigint)
@@ -14,7 +14,7 @@ GRANT EXECUTE ON FUNCTION nova._relay_status() TO nova_service;
 
 -- One row: the relay as an operator sees it. Runs with the view owner's rights, so
 -- nova_service sees the outbox backlog and the dead-letter count (no event contents).
-CREATE VIEW nova.relay AS
+CREATE OR REPLACE VIEW nova.relay AS
 SELECT r.state,
        p.pending,
        p.oldest_pending_seconds,
@@ -38,7 +38,7 @@ FROM nova._relay_status() r,
               FROM nova.outbox o) p,
      LATERAL (SELECT count(*) AS dead_letters FROM nova.outbox_dead) d;
 
-CREATE FUNCTION nova.status() RETURNS jsonb
+CREATE OR REPLACE FUNCTION nova.status() RETURNS jsonb
   LANGUAGE sql VOLATILE
   SET search_path = pg_catalog, pg_temp
   AS $$ SELECT to_jsonb(r) FROM nova.relay r $$;
@@ -51,7 +51,7 @@ GRANT EXECUTE ON FUNCTION nova.status() TO nova_service;
 -- Move dead letters back into the outbox (all of them when event_ids is NULL), with
 -- attempts reset. They get new ids, i.e. they queue behind what is pending now and do
 -- not hold back newer events of their key (docs/relay.md, "Dead letters").
-CREATE FUNCTION nova.retry_dead(event_ids uuid[] DEFAULT NULL) RETURNS bigint
+CREATE OR REPLACE FUNCTION nova.retry_dead(event_ids uuid[] DEFAULT NULL) RETURNS bigint
   LANGUAGE sql VOLATILE
   SET search_path = pg_catalog, pg_temp
   AS $$

@@ -1,29 +1,17 @@
-
--- ---------------------------------------------------------------------------
--- Circuit breakers (SPEC §7; docs/breakers.md). State lives in shared memory,
--- one per name per cluster; options persist in nova.breaker_config and are
--- loaded into shared memory on first use after a restart.
--- ---------------------------------------------------------------------------
-CREATE TABLE nova.breaker_config (
-  name       text        COLLATE "C" PRIMARY KEY CHECK (octet_length(name) BETWEEN 1 AND 63),
-  options    jsonb       NOT NULL CHECK (jsonb_typeof(options) = 'object'),
-  updated_at timestamptz NOT NULL DEFAULT now()
-);
-SELECT pg_catalog.pg_extension_config_dump('nova.breaker_config', '');
 REVOKE ALL ON nova.breaker_config FROM PUBLIC;
 
-CREATE FUNCTION nova.breaker_allow(name text) RETURNS boolean
+CREATE OR REPLACE FUNCTION nova.breaker_allow(name text) RETURNS boolean
   LANGUAGE c STRICT VOLATILE AS 'MODULE_PATHNAME', 'nova_breaker_allow';
-CREATE FUNCTION nova.breaker_record(name text, success boolean, duration interval DEFAULT NULL) RETURNS text
+CREATE OR REPLACE FUNCTION nova.breaker_record(name text, success boolean, duration interval DEFAULT NULL) RETURNS text
   LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'nova_breaker_record';
-CREATE FUNCTION nova.breaker_force(name text, state text) RETURNS void
+CREATE OR REPLACE FUNCTION nova.breaker_force(name text, state text) RETURNS void
   LANGUAGE c STRICT VOLATILE AS 'MODULE_PATHNAME', 'nova_breaker_force';
 
 -- Validates the options and queues them for shared memory at commit.
-CREATE FUNCTION nova._breaker_prepare_config(name text, options jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION nova._breaker_prepare_config(name text, options jsonb) RETURNS void
   LANGUAGE c STRICT VOLATILE AS 'MODULE_PATHNAME', 'nova_breaker_prepare_config';
 
-CREATE FUNCTION nova.breaker_configure(name text, options jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION nova.breaker_configure(name text, options jsonb) RETURNS void
   LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF name IS NULL OR options IS NULL THEN
@@ -37,10 +25,10 @@ END
 $$;
 
 -- Test hook: moves the breakers' clock forward (superusers only; never for production).
-CREATE FUNCTION nova._breaker_clock_advance(by interval) RETURNS void
+CREATE OR REPLACE FUNCTION nova._breaker_clock_advance(by interval) RETURNS void
   LANGUAGE c STRICT VOLATILE AS 'MODULE_PATHNAME', 'nova_breaker_clock_advance';
 
-CREATE FUNCTION nova._breaker_states(
+CREATE OR REPLACE FUNCTION nova._breaker_states(
   OUT name text, OUT state text, OUT failure_rate float8, OUT slow_call_rate float8,
   OUT calls int, OUT failed_calls int, OUT slow_calls int, OUT not_permitted_calls bigint,
   OUT consecutive_failures int, OUT half_open_permits_in_use int,
@@ -48,7 +36,7 @@ CREATE FUNCTION nova._breaker_states(
   OUT config jsonb) RETURNS SETOF record
   LANGUAGE c STRICT VOLATILE AS 'MODULE_PATHNAME', 'nova_breaker_states';
 
-CREATE VIEW nova.breakers AS
+CREATE OR REPLACE VIEW nova.breakers AS
   SELECT b.name, b.state, b.failure_rate, b.slow_call_rate, b.calls, b.failed_calls, b.slow_calls,
          b.not_permitted_calls, b.consecutive_failures, b.half_open_permits_in_use,
          b.opened_at, b.next_attempt_at, b.remaining_wait, b.config

@@ -1,4 +1,4 @@
-// Wycheproof conformance (C2SP/wycheproof, Apache-2.0; vectors in <shared>/testdata/wycheproof).
+// Wycheproof conformance (C2SP/wycheproof, Apache-2.0; vectors vendored in test/data/wycheproof, see SOURCE there).
 //
 // Every case of json_web_signature_test.json and json_web_key_test.json goes through
 // nova::jwt::verify_jws with the group's key (public JWK when present, else the private
@@ -28,25 +28,25 @@ using namespace nova::jwt;
 
 namespace {
 
-std::string shared_dir() {
-  if (const char *s = std::getenv("NOVA_SHARED"); s && *s) return s;
-  // build/unit_tests lives in <repo>/build: the shared tree is <repo>/../shared.
+std::string vectors_dir() {
+  if (const char *s = std::getenv("NOVA_WYCHEPROOF_DIR"); s && *s) return s;
+  // build/unit_tests lives in <repo>/build: the vectors are in <repo>/test/data/wycheproof.
   char exe[4096];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n > 0) {
     std::string p(exe, static_cast<size_t>(n));
     p = p.substr(0, p.rfind('/'));  // <repo>/build
     p = p.substr(0, p.rfind('/'));  // <repo>
-    return p + "/../shared";
+    return p + "/test/data/wycheproof";
   }
-  return "../shared";
+  return "test/data/wycheproof";
 }
 
 json load(const std::string &name) {
-  std::string path = shared_dir() + "/testdata/wycheproof/" + name;
+  std::string path = vectors_dir() + "/" + name;
   std::ifstream in(path);
   if (!in) {
-    ADD_FAILURE() << "cannot open " << path << " (set NOVA_SHARED)";
+    ADD_FAILURE() << "cannot open " << path << " (set NOVA_WYCHEPROOF_DIR)";
     return json();
   }
   return json::parse(in);

@@ -1,0 +1,3 @@
+-- Catalog changes from 1.0 to 1.1: what src/sql/pre/ creates differently now, and
+-- functions or views whose signature changed (dropped here, recreated by the
+-- replaceable files that make appends to this one). See src/sql/README.md.
