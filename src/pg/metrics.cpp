@@ -268,7 +268,6 @@ using namespace nova::metrics;
 struct External {
   bool relay;
   nova::relay::State relay_state;
-  int relay_pid;
   uint64 relay_delivered, relay_failed, relay_dead;
   bool jwt;
   uint64 jwt_hits, jwt_misses, jwt_evictions, jwt_entries;
@@ -291,7 +290,6 @@ void read_external(External *x) {
   if (rs) {
     SpinLockAcquire(&rs->mutex);
     x->relay_state = rs->state;
-    x->relay_pid = rs->worker_pid;
     x->relay_delivered = rs->delivered;
     x->relay_failed = rs->failed;
     x->relay_dead = rs->dead;
@@ -400,15 +398,14 @@ void emit_all(Out *o, Shared *sh) {
   emit(o, "nova_relay_produce_latency_seconds_sum", "{}", rd(&sh->latency_sum_us) / 1e6, "counter");
   emit(o, "nova_relay_produce_latency_seconds_count", "{}", rd(&sh->latency_count), "counter");
   if (x.relay) {
+    // One series per state, 1 for the current one ("stopped": no worker process).
     const char *st = relay_state_now(x);
-    if (strcmp(st, "standby") != 0)
-      emit(o, "nova_relay_up", "{}", x.relay_pid != 0 ? 1 : 0, "gauge");  // a relay worker process runs
     for (int s = static_cast<int>(nova::relay::State::kStopped); s <= static_cast<int>(nova::relay::State::kStopping);
          s++) {
       const char *name = nova::relay::state_name(static_cast<nova::relay::State>(s));
-      emit(o, "nova_relay_state", labels("state", name), strcmp(name, st) == 0 ? 1 : 0, "gauge");
+      emit(o, "nova_relay_status", labels("state", name), strcmp(name, st) == 0 ? 1 : 0, "gauge");
     }
-    emit(o, "nova_relay_state", labels("state", "standby"), strcmp(st, "standby") == 0 ? 1 : 0, "gauge");
+    emit(o, "nova_relay_status", labels("state", "standby"), strcmp(st, "standby") == 0 ? 1 : 0, "gauge");
   }
 
   // Outbox writes per topic, snapshot rows.
@@ -435,7 +432,7 @@ void emit_all(Out *o, Shared *sh) {
            rd(&s.transitions[k]), "counter");
     const char *cur = nova::pg::breaker::state(s.name);
     for (int k = 0; k < kNBreakerStates - 1; k++)
-      emit(o, "nova_breaker_state", labels("breaker", s.name, "state", kBreakerStates[k]),
+      emit(o, "nova_breaker_status", labels("breaker", s.name, "state", kBreakerStates[k]),
            cur && strcmp(cur, kBreakerStates[k]) == 0 ? 1 : 0, "gauge");
   }
 

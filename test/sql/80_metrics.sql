@@ -45,7 +45,7 @@ SELECT labels->>'outcome' AS outcome, value FROM nova.metrics
 SELECT labels->>'to' AS entered, value FROM nova.metrics
  WHERE name = 'nova_breaker_transitions_total' AND labels->>'breaker' = 'metrics_b' AND value > 0;
 SELECT labels->>'state' AS state FROM nova.metrics
- WHERE name = 'nova_breaker_state' AND labels->>'breaker' = 'metrics_b' AND value = 1;
+ WHERE name = 'nova_breaker_status' AND labels->>'breaker' = 'metrics_b' AND value = 1;
 SELECT nova.breaker_force('metrics_b', 'closed');
 SELECT labels->>'to' AS entered, value FROM nova.metrics
  WHERE name = 'nova_breaker_transitions_total' AND labels->>'breaker' = 'metrics_b' AND value > 0 ORDER BY 1;
