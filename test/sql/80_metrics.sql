@@ -25,6 +25,19 @@ SELECT nova.cache_get('metrics:a'), nova.cache_get('metrics:a'), nova.cache_get(
 SELECT pg_temp.m('nova_cache_requests_total', '{"cache": "kv", "result": "hit"}') AS kv_hits,
        pg_temp.m('nova_cache_requests_total', '{"cache": "kv", "result": "miss"}') AS kv_misses;
 
+-- JWT cache: a miss, then a hit; a key change makes the entry stale (an expiration).
+INSERT INTO nova.jwt_keys (kid, algorithm, key) VALUES ('metrics', 'HS256', 'metrics-secret-0123456789abcdef-0123456789');
+SELECT nova.jwt_sign(jsonb_build_object('sub', 'mia', 'exp', extract(epoch FROM now())::bigint + 3600),
+                     'metrics-secret-0123456789abcdef-0123456789', 'HS256', '{"kid": "metrics"}') AS tok \gset
+SELECT nova.authenticate(:'tok')->>'sub' AS sub;
+SELECT nova.authenticate(:'tok')->>'sub' AS sub;
+UPDATE nova.jwt_keys SET issuer = NULL WHERE kid = 'metrics';
+SELECT nova.authenticate(:'tok')->>'sub' AS sub;
+SELECT pg_temp.m('nova_cache_requests_total', '{"cache": "jwt", "result": "hit"}') AS jwt_hits,
+       pg_temp.m('nova_cache_requests_total', '{"cache": "jwt", "result": "miss"}') AS jwt_misses,
+       pg_temp.m('nova_cache_expirations_total', '{"cache": "jwt"}') AS jwt_expired;
+DELETE FROM nova.jwt_keys WHERE kid = 'metrics';
+
 -- Outbox events written, per topic; the backlog gauge grows by what was written.
 SELECT pg_temp.m('nova_outbox_backlog_events') AS backlog_before \gset
 SELECT count(nova.publish('metrics.a', 'k' || g, 'Thing', '{}')) FROM generate_series(1, 3) g;
