@@ -2,7 +2,7 @@
 # The real prometheus-postgres-exporter, fed examples/monitoring/queries.yaml and
 # connected as a pg_monitor login (not a superuser), exposes nova's counters with the
 # values known traffic must give: events delivered to the embedded Kafka and their
-# bytes, one dead letter, cache hits and misses, a forced-open breaker's refused calls,
+# bytes, retries while Kafka is down, one dead letter, cache hits and misses, a forced-open breaker's refused calls,
 # events written per topic, backlog gauges. promtool accepts and unit-tests the alert
 # rules. Without shared_preload_libraries the view still answers (gauges only).
 set -euo pipefail
@@ -18,7 +18,7 @@ promtool test rules "$NOVA_REPO/examples/monitoring/alerts_test.yml" || { echo "
 nova_test_cluster metrics_exporter
 nova_kafka_start --brokers 1 --topic nova.metrics:2
 # Producer limit 1000 bytes: one big event below is dead-lettered at its first attempt.
-nova_psql -c "ALTER SYSTEM SET nova.kafka_config = 'message.max.bytes=1000'" >/dev/null
+nova_psql -c "ALTER SYSTEM SET nova.kafka_config = 'message.max.bytes=1000; message.timeout.ms=2000; reconnect.backoff.max.ms=500'" >/dev/null
 nova_kafka_configure_relay
 nova_relay_wait_ready 30 || nova_die "relay did not start: $(nova_psql -c 'SELECT nova.status()')"
 nova_psql -c "CREATE ROLE nova_monitor LOGIN IN ROLE pg_monitor" -c "SELECT nova.reset_metrics()" >/dev/null
@@ -36,8 +36,17 @@ SELECT nova.breaker_force('payments', 'open');
 SELECT count(*) FROM generate_series(1, 3) WHERE NOT nova.breaker_allow('payments');
 SQL
 nova_relay_wait_drained 60 || nova_die "outbox not drained: $(nova_psql -c 'SELECT nova.status()')"
-# Key + compact value bytes of what Kafka acknowledged ({"n":7} is 7 bytes).
-BYTES="$(nova_psql -c "SELECT sum(length('k' || g) + length('{\"n\":' || g || '}')) FROM generate_series(1, $N) g")"
+# Kafka down: 3 events fail (message timeout) and are retried until it is back.
+nova_kafka_cmd down_all
+nova_psql -c "SELECT count(nova.publish('nova.metrics', 'r' || g, 'Retried', '{}')) FROM generate_series(1, 3) g" >/dev/null
+nova_wait_for 60 "a retried delivery" bash -c \
+  "[ \"\$(psql -X -At -c \"SELECT value >= 3 FROM nova.metrics WHERE name = 'nova_relay_events_total' AND labels->>'outcome' = 'retried'\")\" = t ]" \
+  || nova_die "no retry counted: $(nova_psql -c 'SELECT nova.status()')"
+nova_kafka_cmd up_all
+nova_relay_wait_drained 90 || nova_die "outbox not drained after the outage: $(nova_psql -c 'SELECT nova.status()')"
+RETRIED="$(nova_psql -c "SELECT value FROM nova.metrics WHERE name = 'nova_relay_events_total' AND labels->>'outcome' = 'retried'")"
+# Key + compact value bytes of what Kafka acknowledged ({"n":7} is 7 bytes; r1 + {} is 4).
+BYTES="$(nova_psql -c "SELECT sum(length('k' || g) + length('{\"n\":' || g || '}')) + 3 * 4 FROM generate_series(1, $N) g")"
 
 # The exporter, on a free port, as the monitoring role.
 PORT="$(nova_free_port)"
@@ -79,20 +88,22 @@ PY
 }
 
 scrape
-check 'nova_relay_events_total{outcome="delivered"}' "$N" \
-      'nova_relay_events_total{outcome="failed"}' 1 \
+check 'nova_relay_events_total{outcome="delivered"}' "$((N + 3))" \
+      'nova_relay_events_total{outcome="failed"}' "$((RETRIED + 1))" \
       'nova_relay_events_total{outcome="dead_lettered"}' 1 \
-      'nova_relay_events_total{outcome="retried"}' 0 \
+      'nova_relay_events_total{outcome="retried"}' '>=3' \
       'nova_relay_bytes_total' "$BYTES" \
       'nova_relay_batches_total' '>=1' \
       'nova_relay_produce_latency_seconds_count' '>=1' \
-      'nova_outbox_events_written_total{topic="nova.metrics"}' "$((N + 1))" \
+      'nova_outbox_events_written_total{topic="nova.metrics"}' "$((N + 4))" \
       'nova_cache_requests_total{cache="kv",result="hit"}' 7 \
       'nova_cache_requests_total{cache="kv",result="miss"}' 2 \
       'nova_breaker_calls_total{breaker="payments",outcome="not_permitted"}' 3 \
       'nova_breaker_transitions_total{breaker="payments",to="FORCED_OPEN"}' 1 \
       'nova_breaker_status{breaker="payments",state="FORCED_OPEN"}' 1 \
       'nova_breaker_status{breaker="payments",state="CLOSED"}' 0 \
+      'nova_breaker_calls_total{breaker="kafka",outcome="success"}' '>=1' \
+      'nova_breaker_calls_total{breaker="kafka",outcome="failure"}' '>=1' \
       'nova_relay_status{state="stopped"}' 0 \
       'nova_outbox_backlog_events' 0 \
       'nova_outbox_oldest_pending_seconds' 0 \
@@ -108,7 +119,7 @@ nova_psql -c "SELECT count(nova.publish('nova.metrics', 'late' || g, 'Late', '{}
 scrape
 check 'nova_relay_status{state="unconfigured"}' 1 'nova_relay_status{state="idle"}' 0 \
       'nova_outbox_backlog_events' 5 'nova_outbox_oldest_pending_seconds' '>=0' \
-      'nova_outbox_events_written_total{topic="nova.metrics"}' "$((N + 6))" || rc=1
+      'nova_outbox_events_written_total{topic="nova.metrics"}' "$((N + 9))" || rc=1
 
 # Without shared_preload_libraries: no error, only the outbox gauges.
 kill "$EXPORTER_PID"; wait "$EXPORTER_PID" 2>/dev/null || true
