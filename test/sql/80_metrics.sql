@@ -25,6 +25,12 @@ SELECT nova.cache_get('metrics:a'), nova.cache_get('metrics:a'), nova.cache_get(
 SELECT pg_temp.m('nova_cache_requests_total', '{"cache": "kv", "result": "hit"}') AS kv_hits,
        pg_temp.m('nova_cache_requests_total', '{"cache": "kv", "result": "miss"}') AS kv_misses;
 
+-- An entry read after its TTL is an expiration (expiry is lazy: counted at the read).
+SELECT nova.cache_set('metrics:ttl', 'short', '1 millisecond');
+SELECT pg_sleep(0.05);
+SELECT nova.cache_get('metrics:ttl') IS NULL AS gone;
+SELECT pg_temp.m('nova_cache_expirations_total', '{"cache": "kv"}') AS kv_expired;
+
 -- JWT cache: a miss, then a hit; a key change makes the entry stale (an expiration).
 INSERT INTO nova.jwt_keys (kid, algorithm, key) VALUES ('metrics', 'HS256', 'metrics-secret-0123456789abcdef-0123456789');
 SELECT nova.jwt_sign(jsonb_build_object('sub', 'mia', 'exp', extract(epoch FROM now())::bigint + 3600),
