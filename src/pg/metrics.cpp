@@ -132,19 +132,13 @@ uint32 hash_name(const char *s, size_t len) {
 // stay valid for the life of the shared memory segment.
 template <int kLen>
 struct LocalEntry {
-  int slot;  // -1 = empty
+  bool used;
+  int slot;  // -1: the table was full (it never shrinks, so the name stays without a slot)
   char name[kLen];
 };
 LocalEntry<kTopicLen> g_local_topics[kLocalCache];
 LocalEntry<kBreakerLen> g_local_breakers[kLocalCache];
-bool g_local_init = false;
 
-void local_init() {
-  if (g_local_init) return;
-  for (auto &e : g_local_topics) e.slot = -1;
-  for (auto &e : g_local_breakers) e.slot = -1;
-  g_local_init = true;
-}
 
 // Find `name` in slots[0..n) (names published before n), or add it under the lock.
 // Returns -1 when the table is full.
@@ -176,14 +170,12 @@ int slot_of(LocalEntry<kLen> *cache, Slot *slots, pg_atomic_uint32 *count, const
   if (name == nullptr) return -1;
   size_t len = strlen(name);
   if (len >= static_cast<size_t>(kLen)) return -1;
-  local_init();
   LocalEntry<kLen> &e = cache[hash_name(name, len) % kLocalCache];
-  if (e.slot >= 0 && strcmp(e.name, name) == 0) return e.slot;
+  if (e.used && strcmp(e.name, name) == 0) return e.slot;
   int slot = find_or_add<Slot, kLen, kCap>(slots, count, name, len);
-  if (slot >= 0) {
-    e.slot = slot;
-    memcpy(e.name, name, len + 1);
-  }
+  e.used = true;
+  e.slot = slot;
+  memcpy(e.name, name, len + 1);
   return slot;
 }
 
