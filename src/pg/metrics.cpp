@@ -28,7 +28,7 @@ extern "C" {
 
 #include <cstring>
 
-// The relay's shared state; moving to src/pg/relay_state.h (docs/relay.md).
+// The relay's shared state (status counters, state): read here, never written.
 #include "bgworker/relay_shared.h"
 #include "pg/boundary.h"
 #include "pg/breaker_api.h"

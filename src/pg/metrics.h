@@ -6,8 +6,9 @@
 // (src/sql/80_metrics.sql) reads them together with counters other features
 // already keep (relay status, cache statistics) and a few cheap gauges.
 //
-// Every call here is noexcept, takes no lock held across anything that can ERROR
-// and never raises: instrumented code adds ONE line, e.g.
+// Every call here is noexcept and cheap: an atomic add, plus, the first time a
+// backend sees a topic or breaker name, a look-up in shared memory (and a short
+// LWLock to add a new name). Instrumented code adds ONE line, e.g.
 //     nova::metrics::add(nova::metrics::kSnapshotRows, n);
 // Without shared_preload_libraries every call is a no-op.
 #pragma once
