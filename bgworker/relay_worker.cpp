@@ -16,6 +16,7 @@
 // them. The C++ parts (KafkaSink, relay_util) never call PostgreSQL.
 #include "bgworker/kafka_sink.h"
 #include "bgworker/relay_shared.h"
+#include "pg/metrics.h"
 
 extern "C" {
 #include "postgres.h"
@@ -615,6 +616,7 @@ BatchResult run_batch(int *wait_ms) {
     set_error(first_error);
   }
   count_results(static_cast<uint64>(ndel), static_cast<uint64>(nretry + ndead), static_cast<uint64>(ndead));
+  nova::metrics::relay_batch(static_cast<uint64>(nretry), nova::metrics::delivered_bytes(msgs, n, delivered), static_cast<int64>(t1 - t0));
   if (!success) return BatchResult::kSent;
   return full ? BatchResult::kMore : BatchResult::kSent;
 }

@@ -40,6 +40,7 @@ extern "C" {
 #include "pg/direct_insert.h"
 #include "pg/boundary.h"
 #include "pg/identity.h"
+#include "pg/metrics.h"
 #include "pg/module.h"
 #include "pg/schema_api.h"
 
@@ -332,6 +333,7 @@ pg_uuid_t *write(const Event &ev) {
   }
 
   if (!g_fast_path || !direct_insert(vals, nulls)) spi_insert(vals, nulls);
+  nova::metrics::outbox_written(ev.topic);
   g_wake_at_commit = true;
   return event_id;
 }
