@@ -1,17 +1,101 @@
 // nova.publish(topic, key, event_type, payload, headers): an explicit outbox
-// event in the caller's transaction (SPEC §3). Granted to nova_service; the
-// caller needs no privilege on nova.outbox.
+// event in the caller's transaction (docs/outbox.md). Executable by
+// nova_service, but a caller may publish only to topics matching one of its
+// publish grants (nova.grant_publish, table nova.publish_grants); superusers
+// and the extension owner need none (docs/security.md). The caller needs no
+// privilege on nova.outbox.
 #include "pg/outbox.h"
 
+#include <cstring>
+
 extern "C" {
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/proc.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/uuid.h"
 }
 
 #include "core/outbox_names.h"
 #include "pg/boundary.h"
+#include "pg/run_as.h"
 
 namespace {
+
+// Does a grant of `user` (or of a role whose privileges it has) match the topic?
+// Read as the extension owner: services cannot read nova.publish_grants.
+const char kGrantSql[] =
+    "SELECT 1 FROM nova.publish_grants g "
+    "WHERE pg_catalog.pg_has_role($1, g.grantee::pg_catalog.oid, 'USAGE') "
+    "AND $2 OPERATOR(pg_catalog.~~) g.topic_pattern LIMIT 1";
+SPIPlanPtr g_grant_plan = nullptr;  // SPI_keepplan'd
+
+struct GrantQuery {
+  Datum args[2];
+  bool found;
+};
+
+void query_grant(void *arg) {
+  GrantQuery *q = static_cast<GrantQuery *>(arg);
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "nova publish: SPI_connect failed");
+  if (g_grant_plan == nullptr) {
+    Oid types[2] = {OIDOID, TEXTOID};
+    SPIPlanPtr plan = SPI_prepare(kGrantSql, 2, types);
+    if (plan == nullptr) elog(ERROR, "nova publish: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+    if (SPI_keepplan(plan) != 0) elog(ERROR, "nova publish: SPI_keepplan failed");
+    g_grant_plan = plan;
+  }
+  int rc = SPI_execute_plan(g_grant_plan, q->args, nullptr, true, 1);
+  if (rc != SPI_OK_SELECT) elog(ERROR, "nova publish: grant lookup failed: %s", SPI_result_code_string(rc));
+  q->found = SPI_processed > 0;
+  SPI_finish();
+}
+
+// The last answer, valid for the same user and topic within one statement of
+// one transaction (a statement publishing many events looks the grant up once;
+// a grant or revoke seen by a later statement takes effect there).
+struct GrantMemo {
+  LocalTransactionId lxid;
+  TimestampTz statement;
+  CommandId cid;
+  Oid user;
+  char topic[256];  // topics are at most 249 bytes (core/outbox_names.h)
+};
+GrantMemo g_memo = {InvalidLocalTransactionId, 0, 0, InvalidOid, {0}};
+
+// ERROR 42501 unless the current user may publish to `topic`.
+void check_publish_grant(const char *topic) {
+  Oid user = GetUserId();
+  if (superuser_arg(user)) return;
+  Oid owner = nova::pg::extension_owner();
+  if (has_privs_of_role(user, owner)) return;
+  LocalTransactionId lxid = MyProc->lxid;
+  TimestampTz stmt = GetCurrentStatementStartTimestamp();
+  CommandId cid = GetCurrentCommandId(false);
+  if (g_memo.lxid == lxid && g_memo.statement == stmt && g_memo.cid == cid && g_memo.user == user &&
+      strcmp(g_memo.topic, topic) == 0)
+    return;
+  GrantQuery q;
+  q.args[0] = ObjectIdGetDatum(user);
+  q.args[1] = PointerGetDatum(cstring_to_text(topic));
+  q.found = false;
+  nova::pg::run_as(owner, query_grant, &q);
+  if (!q.found)
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                    errmsg("permission denied to publish to topic \"%s\"", topic),
+                    errdetail("Role \"%s\" has no publish grant matching the topic.", GetUserNameFromId(user, false)),
+                    errhint("The extension owner grants it with nova.grant_publish(role, topic_pattern).")));
+  if (strlen(topic) < sizeof(g_memo.topic)) {
+    g_memo.lxid = lxid;
+    g_memo.statement = stmt;
+    g_memo.cid = cid;
+    g_memo.user = user;
+    strcpy(g_memo.topic, topic);
+  }
+}
 
 // ERROR unless `headers` is a JSON object whose values are all strings.
 void check_headers(Jsonb *headers) {
@@ -57,5 +141,6 @@ NOVA_FUNCTION(nova_publish) {
   e.headers = PG_ARGISNULL(4) ? nullptr : PG_GETARG_JSONB_P(4);
   if (e.headers) check_headers(e.headers);
   e.source = "publish";
+  check_publish_grant(e.topic);
   PG_RETURN_UUID_P(nova::pg::outbox::write(e));
 }
