@@ -131,10 +131,12 @@ SELECT key, event_type FROM nova.outbox WHERE topic = 'nova.sec_docs';
 TRUNCATE nova.outbox;
 
 -- 7. An operator's constraints on the outbox hold for nova's own writes, on the
--- direct partition insert (default) and on the INSERT fallback alike.
+-- direct partition insert (default) and on the INSERT fallback alike. (The
+-- operator is qualified so that the hostile stage, tools/test.sh hostile, does
+-- not count this test's own constraint as nova's SQL.)
 \set VERBOSITY terse
-ALTER TABLE nova.outbox_0 ADD CONSTRAINT regress_no_ssn CHECK (NOT (payload ? 'ssn'));
-ALTER TABLE nova.outbox_1 ADD CONSTRAINT regress_no_ssn CHECK (NOT (payload ? 'ssn'));
+ALTER TABLE nova.outbox_0 ADD CONSTRAINT regress_no_ssn CHECK (NOT (payload OPERATOR(pg_catalog.?) 'ssn'));
+ALTER TABLE nova.outbox_1 ADD CONSTRAINT regress_no_ssn CHECK (NOT (payload OPERATOR(pg_catalog.?) 'ssn'));
 ALTER TABLE nova.outbox ALTER COLUMN key SET NOT NULL;
 CREATE TABLE sec_people (id int PRIMARY KEY, ssn text);
 SELECT nova.enable_outbox('sec_people');
