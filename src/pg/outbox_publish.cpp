@@ -9,13 +9,21 @@
 #include <cstring>
 
 extern "C" {
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
-#include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/uuid.h"
 }
 
@@ -26,32 +34,37 @@ extern "C" {
 namespace {
 
 // Does a grant of `user` (or of a role whose privileges it has) match the topic?
-// Read as the extension owner: services cannot read nova.publish_grants.
-const char kGrantSql[] =
-    "SELECT 1 FROM nova.publish_grants g "
-    "WHERE pg_catalog.pg_has_role($1, g.grantee::pg_catalog.oid, 'USAGE') "
-    "AND $2 OPERATOR(pg_catalog.~~) g.topic_pattern LIMIT 1";
-SPIPlanPtr g_grant_plan = nullptr;  // SPI_keepplan'd
-
-struct GrantQuery {
-  Datum args[2];
-  bool found;
-};
-
-void query_grant(void *arg) {
-  GrantQuery *q = static_cast<GrantQuery *>(arg);
-  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "nova publish: SPI_connect failed");
-  if (g_grant_plan == nullptr) {
-    Oid types[2] = {OIDOID, TEXTOID};
-    SPIPlanPtr plan = SPI_prepare(kGrantSql, 2, types);
-    if (plan == nullptr) elog(ERROR, "nova publish: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-    if (SPI_keepplan(plan) != 0) elog(ERROR, "nova publish: SPI_keepplan failed");
-    g_grant_plan = plan;
+// nova.publish_grants is a handful of rows read directly (a table scan, no SQL,
+// so no search_path, no role switch, no SPI); services cannot read it with SQL.
+// Same test as pg_has_role(user, grantee, 'USAGE') AND topic LIKE topic_pattern.
+bool grant_matches(Oid user, const char *topic) {
+  Oid nsp = get_namespace_oid("nova", false);
+  Oid relid = get_relname_relid("publish_grants", nsp);
+  if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_RELATION)
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE), errmsg("nova.publish_grants does not exist"),
+                    errhint("Run ALTER EXTENSION nova UPDATE.")));
+  Relation rel = table_open(relid, AccessShareLock);
+  TupleDesc desc = RelationGetDescr(rel);
+  if (desc->natts < 2 || TupleDescAttr(desc, 0)->atttypid != REGROLEOID ||
+      TupleDescAttr(desc, 1)->atttypid != TEXTOID)
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("nova.publish_grants does not have the columns (grantee regrole, topic_pattern text)")));
+  Datum topic_text = PointerGetDatum(cstring_to_text(topic));
+  Snapshot snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
+  TableScanDesc scan = table_beginscan(rel, snapshot, 0, nullptr);
+  TupleTableSlot *slot = table_slot_create(rel, nullptr);
+  bool found = false;
+  while (!found && table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+    bool null_grantee, null_pattern;
+    Datum grantee = slot_getattr(slot, 1, &null_grantee);
+    Datum pattern = slot_getattr(slot, 2, &null_pattern);
+    if (null_grantee || null_pattern || !has_privs_of_role(user, DatumGetObjectId(grantee))) continue;
+    found = DatumGetBool(DirectFunctionCall2Coll(textlike, DEFAULT_COLLATION_OID, topic_text, pattern));
   }
-  int rc = SPI_execute_plan(g_grant_plan, q->args, nullptr, true, 1);
-  if (rc != SPI_OK_SELECT) elog(ERROR, "nova publish: grant lookup failed: %s", SPI_result_code_string(rc));
-  q->found = SPI_processed > 0;
-  SPI_finish();
+  ExecDropSingleTupleTableSlot(slot);
+  table_endscan(scan);
+  table_close(rel, AccessShareLock);
+  return found;
 }
 
 // The last answer, valid for the same user and topic within one statement of
@@ -78,12 +91,7 @@ void check_publish_grant(const char *topic) {
   if (g_memo.lxid == lxid && g_memo.statement == stmt && g_memo.cid == cid && g_memo.user == user &&
       strcmp(g_memo.topic, topic) == 0)
     return;
-  GrantQuery q;
-  q.args[0] = ObjectIdGetDatum(user);
-  q.args[1] = PointerGetDatum(cstring_to_text(topic));
-  q.found = false;
-  nova::pg::run_as(owner, query_grant, &q);
-  if (!q.found)
+  if (!grant_matches(user, topic))
     ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
                     errmsg("permission denied to publish to topic \"%s\"", topic),
                     errdetail("Role \"%s\" has no publish grant matching the topic.", GetUserNameFromId(user, false)),
