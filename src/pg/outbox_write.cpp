@@ -28,6 +28,7 @@ extern "C" {
 #include "datatype/timestamp.h"
 #include "executor/executor.h"
 #include "nodes/execnodes.h"
+#include "storage/lmgr.h"
 #include "utils/rel.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -169,6 +170,9 @@ void check_partition(Partition *p, int slot) {
     return;
   p->relid = relid;
   g_outbox_relid = parent;
+  // The eligibility check opens the parent too: lock it first, in the order an
+  // INSERT into nova.outbox (and DDL on it) locks parent and partition.
+  LockRelationOid(parent, AccessShareLock);
   Relation rel = table_open(relid, AccessShareLock);
   TupleDesc desc = RelationGetDescr(rel);
   bool ok = desc->natts <= kMaxAtts;
@@ -191,6 +195,7 @@ void check_partition(Partition *p, int slot) {
   if (ok) ok = direct_insert_supported(rel);
   p->natts = desc->natts;
   table_close(rel, AccessShareLock);
+  UnlockRelationOid(parent, AccessShareLock);
   p->usable = ok;
 }
 
