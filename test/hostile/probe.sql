@@ -28,6 +28,12 @@ SELECT nova._outbox_fast_path(true);
 SELECT nova.status() IS NOT NULL;
 SELECT count(*) FROM nova.relay;
 SELECT nova.retry_dead();
+-- as a service: the publish grant check
+CREATE ROLE probe_svc IN ROLE nova_service;
+SET ROLE probe_svc;
+SELECT nova.publish('probe.events', 'k4', 'ProbeHappened', '{"a": 4}') IS NOT NULL;
+SELECT nova.publish('other.events', 'k5', 'ProbeHappened', '{"a": 5}') IS NOT NULL;
+RESET ROLE;
 SELECT nova.revoke_publish('nova_service', 'probe.%');
 -- soft delete
 SELECT nova.enable_soft_delete('public.probe_posts');
@@ -71,3 +77,4 @@ SELECT nova.correlation_id() IS NOT NULL, nova.traceparent();
 -- tidy (the relay may deliver the rest)
 SELECT nova.disable_outbox('public.probe_users');
 SELECT nova.disable_outbox('public.probe_posts');
+DROP ROLE probe_svc;
