@@ -19,6 +19,7 @@ extern int nova_guc_cache_memory;        // nova.cache_memory, kilobytes (postma
 extern char *nova_guc_correlation_id;    // nova.correlation_id (user)
 extern char *nova_guc_traceparent;       // nova.traceparent (user)
 extern int nova_guc_validate_events;     // nova.validate_events (user), NOVA_VALIDATE_*
+extern int nova_guc_max_event_bytes;     // nova.max_event_bytes, bytes (superuser)
 }
 
 enum NovaValidateEvents { NOVA_VALIDATE_OFF = 0, NOVA_VALIDATE_WARN = 1, NOVA_VALIDATE_ERROR = 2 };

@@ -1,3 +1,12 @@
 -- Catalog changes from 1.0 to 1.1: what src/sql/pre/ creates differently now, and
 -- functions or views whose signature changed (dropped here, recreated by the
 -- replaceable files that make appends to this one). See src/sql/README.md.
+
+-- outbox write path security (issue 9): publish grants (src/sql/pre/22_publish_grants.sql).
+CREATE TABLE nova.publish_grants (
+  grantee       regrole     NOT NULL,
+  topic_pattern text        NOT NULL CHECK (topic_pattern OPERATOR(pg_catalog.<>) ''),  -- LIKE pattern
+  granted_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  PRIMARY KEY (grantee, topic_pattern)
+);
+SELECT pg_catalog.pg_extension_config_dump('nova.publish_grants', '');
