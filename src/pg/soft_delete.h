@@ -4,6 +4,7 @@
 //   soft_delete_state.cpp   the current nova operation, nova's own UPDATEs, run-as
 //   soft_delete_audit.cpp   the audit writer (primary key → JSON built in C)
 //   soft_delete_counts.cpp  per-table counts of purge / erase
+//   soft_delete_direct.cpp  the soft delete's row update without SPI, when possible
 //
 // Everything here is C-style on purpose: these functions run SPI and may
 // elog(ERROR), so their frames hold no C++ objects with destructors.
@@ -15,6 +16,7 @@ extern "C" {
 #include "access/tupdesc.h"
 #include "executor/spi.h"
 #include "storage/itemptr.h"
+#include "utils/relcache.h"
 }
 
 namespace nova::pg::sd {
@@ -28,6 +30,8 @@ struct Child {
   SPIPlanPtr delete_plan;   // UPDATE ONLY child SET deleted_at = $1 WHERE $2 OPERATOR(fk's =) fk.. AND deleted_at IS NULL
   SPIPlanPtr restore_plan;  // UPDATE ONLY child SET deleted_at = NULL WHERE $1 OPERATOR(fk's =) fk.. AND deleted_op = $n
 };
+
+struct DirectInfo;  // soft_delete_direct.cpp
 
 struct Table {
   Oid relid;
@@ -45,6 +49,7 @@ struct Table {
   Child *children;
   SPIPlanPtr soft_delete_plan;  // UPDATE ONLY t SET deleted_at = now(), deleted_by = $2, deleted_op = $3 WHERE ctid = $1
   SPIPlanPtr delete_by_pk_plan; // DELETE FROM ONLY t WHERE pk = $1.. (the view's INSTEAD OF trigger)
+  DirectInfo *direct;           // can the soft delete update the row directly? (built on first use)
 };
 
 // The metadata of a soft-delete enabled table, built on first use and kept
@@ -92,6 +97,11 @@ struct OwnUpdate {
 uint64 exec_own_update(OwnUpdate *own, Oid user, SPIPlanPtr plan, Datum *values, const char *nulls);
 // Is this AFTER UPDATE event (old row version `old_tid` of `relid`) nova's own UPDATE?
 bool is_own_update(Oid relid, ItemPointer old_tid);
+
+// The DELETE trigger's soft delete of the locked row `old` of `rel` without SPI
+// (simple_heap_update + index maintenance), when nothing but nova could observe
+// an UPDATE of the table; false (nothing done) when the plan must be used.
+bool soft_delete_direct(Table *t, Relation rel, HeapTuple old, const char *by, int64 op);
 
 // SPI_execute_plan as `user` through nova::pg::run_as (search_path pinned,
 // SECURITY_RESTRICTED_OPERATION, SECURITY_NOFORCE_RLS); returns SPI_processed.

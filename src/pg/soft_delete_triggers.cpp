@@ -67,6 +67,7 @@ bool same_int8(Datum a, bool a_null, Datum b, bool b_null) {
 
 struct SoftDeleteArgs {
   sd::Table *t;
+  Relation rel;
   HeapTuple old;
   TupleDesc desc;
   int64 op;
@@ -78,14 +79,18 @@ struct SoftDeleteArgs {
 // then the audit row and the cascade — without going through the AFTER UPDATE trigger.
 void run_soft_delete(void *p) {
   auto *a = static_cast<SoftDeleteArgs *>(p);
-  Datum values[3] = {PointerGetDatum(&a->old->t_self), CStringGetTextDatum(a->by), Int64GetDatum(a->op)};
-  // As the table owner: DELETE privilege is enough to soft-delete (like RI actions).
-  // Only this row version's AFTER UPDATE event is nova's own (it audits and cascades here).
-  sd::OwnUpdate own;
-  own.relid = a->t->relid;
-  own.tid = a->old->t_self;
-  own.outer = nullptr;
-  a->processed = sd::exec_own_update(&own, a->t->owner, a->t->soft_delete_plan, values, nullptr);
+  if (sd::soft_delete_direct(a->t, a->rel, a->old, a->by, a->op)) {
+    a->processed = 1;
+  } else {
+    Datum values[3] = {PointerGetDatum(&a->old->t_self), CStringGetTextDatum(a->by), Int64GetDatum(a->op)};
+    // As the table owner: DELETE privilege is enough to soft-delete (like RI actions).
+    // Only this row version's AFTER UPDATE event is nova's own (it audits and cascades here).
+    sd::OwnUpdate own;
+    own.relid = a->t->relid;
+    own.tid = a->old->t_self;
+    own.outer = nullptr;
+    a->processed = sd::exec_own_update(&own, a->t->owner, a->t->soft_delete_plan, values, nullptr);
+  }
   if (a->processed == 0) return;
   sd::audit(a->t, "soft_delete", a->old, a->desc, a->by, a->op, false);
   if (a->t->nchildren > 0) {
@@ -159,7 +164,7 @@ NOVA_FUNCTION(nova_soft_delete_trigger) {
 
   int64 op = sd::current_op(t);
   char *by = sd::current_by();
-  SoftDeleteArgs a = {t, old, desc, op, by, 0};
+  SoftDeleteArgs a = {t, rel, old, desc, op, by, 0};
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "nova: SPI_connect failed");
   sd::with_op(op, by, sd::Mode::kSoftDelete, run_soft_delete, &a);
   SPI_finish();
