@@ -151,6 +151,28 @@ RESET ROLE;
 SELECT id, deleted_at IS NOT NULL AS deleted, deleted_by FROM sds.notes ORDER BY id;
 SELECT pk, actor FROM nova.audit_log WHERE table_name = 'sds.notes' ORDER BY id;
 
+-- a nested soft delete (a user trigger deleting another row meanwhile) does not reset
+-- the outer one: each row is soft-deleted and audited exactly once
+SET ROLE sds_owner;
+CREATE TABLE sds.pairs (id bigint PRIMARY KEY, partner bigint);
+INSERT INTO sds.pairs VALUES (1, 2), (2, NULL);
+GRANT SELECT, DELETE ON sds.pairs TO sds_user;
+CREATE FUNCTION sds.pairs_trg() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF OLD.deleted_at IS NULL AND NEW.deleted_at IS NOT NULL AND NEW.partner IS NOT NULL THEN
+    DELETE FROM sds.pairs WHERE id OPERATOR(pg_catalog.=) NEW.partner;
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER a_pairs AFTER UPDATE ON sds.pairs FOR EACH ROW EXECUTE FUNCTION sds.pairs_trg();
+RESET ROLE;
+SELECT nova.enable_soft_delete('sds.pairs');
+SET ROLE sds_user;
+DELETE FROM sds.pairs WHERE id = 1;
+RESET ROLE;
+SELECT id, deleted_at IS NOT NULL AS deleted, deleted_by FROM sds.pairs ORDER BY id;
+SELECT pk, actor, count(*) FROM nova.audit_log WHERE table_name = 'sds.pairs' GROUP BY 1, 2 ORDER BY 1::text;
+
 -- ---- 12. deleted_at / deleted_by / deleted_op cannot be set to other values by clients
 SET ROLE sds_user;
 UPDATE sds.notes SET deleted_at = '2000-01-01' WHERE id = 3;                 -- live row
