@@ -52,6 +52,7 @@ extern "C" {
 #include "pg/module.h"
 #include "pg/run_as.h"
 #include "pg/schema_api.h"
+#include "pg/soft_delete_actor.h"
 
 namespace nova::pg::outbox {
 
@@ -306,7 +307,7 @@ pg_uuid_t *write(const Event &ev) {
   int32 schema_version = nova::pg::schema_check_event(ev.event_type, ev.payload);
   const char *correlation = nova::pg::current_correlation_id();
   const char *traceparent = nova::pg::current_traceparent();
-  char *actor = nova::pg::current_actor();
+  char *actor = nova::pg::soft_delete_actor() ? pstrdup(nova::pg::soft_delete_actor()) : nova::pg::current_actor();
   pg_uuid_t *event_id = random_uuid();
 
   Datum vals[kNCols];

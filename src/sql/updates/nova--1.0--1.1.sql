@@ -10,3 +10,6 @@ CREATE TABLE nova.publish_grants (
   PRIMARY KEY (grantee, topic_pattern)
 );
 SELECT pg_catalog.pg_extension_config_dump('nova.publish_grants', '');
+-- soft delete: audit => false (issue 12)
+ALTER TABLE nova.soft_delete_tables ADD COLUMN audit boolean NOT NULL DEFAULT true;
+DROP FUNCTION nova.enable_soft_delete(regclass, name);
