@@ -21,6 +21,7 @@ NOVA_PACKAGES=(
   librdkafka-dev libssl-dev nlohmann-json3-dev
   g++ make clang libclang-rt-14-dev libgtest-dev
   kcat python3-kafka valgrind json-schema-test-suite libipc-run-perl
+  libboost-dev libpq-dev curl wrk
 )
 
 nova_ensure_deps() {

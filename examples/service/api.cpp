@@ -135,7 +135,7 @@ std::optional<Response> Api::begin(Ctx& c) {
   std::vector<Stmt> st;
   st.push_back({"BEGIN", {}});
   st.push_back({"SELECT pg_catalog.set_config('nova.correlation_id', $1, true), "
-                "pg_catalog.set_config('nova.traceparent', pg_catalog.coalesce($2, ''), true)",
+                "pg_catalog.set_config('nova.traceparent', coalesce($2, ''), true)",
                 {c.cid, traceparent}});
   std::string ts = c.req.header("tracestate");
   if (db.has_tracestate && traceparent && !ts.empty() && valid_tracestate(ts))
@@ -215,7 +215,7 @@ Response Api::route(Ctx& c) {
     std::string sql = std::string(
         "WITH me AS (SELECT id, username FROM public.active_users WHERE username = $1), "
         "p AS (INSERT INTO public.active_posts (author_id, body, visibility) "
-        "      SELECT me.id, $2, pg_catalog.coalesce($3, 'public') FROM me RETURNING *) "
+        "      SELECT me.id, $2, coalesce($3, 'public') FROM me RETURNING *) "
         "SELECT ") + kPostJson + " FROM p JOIN me u ON u.id = p.author_id";
     return run(c, {{sql, {c.subject, b["body"].get<std::string>(), vis}}}, 201, [](Ctx& c, const PipelineResult& pr, int s) {
       auto v = cell(first(pr));
@@ -323,7 +323,7 @@ Response Api::route(Ctx& c) {
     std::string limit = c.req.query.count("limit") ? c.req.query.at("limit") : "20";
     if (auto e = begin(c)) return *e;
     std::string sql =
-        "SELECT pg_catalog.json_build_object('posts', pg_catalog.coalesce(pg_catalog.json_agg(x), '[]'))::text FROM ("
+        "SELECT pg_catalog.json_build_object('posts', coalesce(pg_catalog.json_agg(x), '[]'))::text FROM ("
         "  SELECT p.id, u.username AS author, p.body, p.visibility, p.created_at "
         "  FROM public.active_users me JOIN public.follows f ON f.follower_id = me.id "
         "  JOIN public.active_posts p ON p.author_id = f.followee_id AND p.visibility <> 'private' "
