@@ -70,6 +70,7 @@ struct Api::Ctx {
   std::vector<std::string> path;  // split on '/'
   std::optional<Pool::Lease> conn;
   bool nova;
+  std::vector<Stmt> prelude;
 };
 
 static std::vector<std::string> split_path(const std::string& p) {
@@ -91,6 +92,9 @@ Response Api::error_response(Ctx& c, const DbError& e) {
   if (s == "28000") {
     r = json_error(401, "invalid token: " + e.message, c.cid);
     r.headers.emplace_back("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+  } else if (s == "53400") {
+    r = json_error(429, "rate limit exceeded", c.cid);
+    r.headers.emplace_back("Retry-After", "1");
   } else if (s == "42501") {
     r = json_error(403, "forbidden", c.cid);
   } else if (s == "23505") {
@@ -108,16 +112,18 @@ Response Api::error_response(Ctx& c, const DbError& e) {
   return r;
 }
 
-// BEGIN, correlation and trace context, authentication, rate limit: one round trip.
-// Returns a response when the request stops here (401, 429, 503 …).
+// Checks what can be checked without the database and prepares the prelude that goes
+// out with the statement: BEGIN; SELECT svc.begin_request(correlation id, traceparent,
+// tracestate, token, rate limit) (examples/service/service.sql). Returns a response
+// when the request stops here (401 without credentials, 503 without a connection).
 std::optional<Response> Api::begin(Ctx& c) {
   c.conn.emplace(pool_.acquire(std::chrono::milliseconds(5000)));
   if (!*c.conn) return json_error(503, "no database connection available", c.cid);
-  Conn& db = **c.conn;
   if (!c.nova) {
     c.subject = c.req.header("x-user");
     if (c.subject.empty()) return json_error(401, "missing X-User", c.cid);
-    return std::nullopt;  // BEGIN goes out with the statement (run), one round trip
+    c.prelude = {{"BEGIN", {}}};
+    return std::nullopt;
   }
   std::string auth = c.req.header("authorization");
   std::string token;
@@ -130,49 +136,35 @@ std::optional<Response> Api::begin(Ctx& c) {
     r.headers.emplace_back("WWW-Authenticate", "Bearer");
     return r;
   }
-  std::string tp = c.req.header("traceparent");
-  std::optional<std::string> traceparent = valid_traceparent(tp) ? std::optional<std::string>(tp) : std::nullopt;
-  std::vector<Stmt> st;
-  st.push_back({"BEGIN", {}});
-  st.push_back({"SELECT pg_catalog.set_config('nova.correlation_id', $1, true), "
-                "pg_catalog.set_config('nova.traceparent', coalesce($2, ''), true)",
-                {c.cid, traceparent}});
-  std::string ts = c.req.header("tracestate");
-  if (db.has_tracestate && traceparent && !ts.empty() && valid_tracestate(ts))
-    st.push_back({"SELECT pg_catalog.set_config('nova.tracestate', $1, true)", {ts}});
-  st.push_back({"SELECT nova.authenticate($1) OPERATOR(pg_catalog.->>) 'sub'", {token}});
-  bool limit = cfg_.rate_limit > 0;
-  if (limit)
-    st.push_back({"SELECT nova.cache_incr('svc:rate:' OPERATOR(pg_catalog.||) nova.subject() OPERATOR(pg_catalog.||) ':' "
-                  "OPERATOR(pg_catalog.||) pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.now()))::pg_catalog.int8, "
-                  "1, '2 seconds'::pg_catalog.interval)",
-                  {}});
-  PipelineResult pr = db.pipeline(st);
-  if (pr.error) return error_response(c, *pr.error);
-  size_t auth_idx = st.size() - (limit ? 2 : 1);
-  const auto& sub = pr.results.at(auth_idx).rows.at(0).at(0);
-  if (!sub) return json_error(401, "token has no subject", c.cid);
-  c.subject = *sub;
-  if (limit) {
-    long n = std::stol(pr.results.back().rows.at(0).at(0).value_or("0"));
-    if (n > cfg_.rate_limit) {
-      Response r = json_error(429, "rate limit exceeded", c.cid);
-      r.headers.emplace_back("Retry-After", "1");
-      r.subject = c.subject;
-      return r;
-    }
+  // W3C: an invalid traceparent is ignored (and tracestate with it), never an error.
+  std::string tp = c.req.header("traceparent"), ts = c.req.header("tracestate");
+  std::optional<std::string> traceparent, tracestate;
+  if (valid_traceparent(tp)) {
+    traceparent = tp;
+    if (!ts.empty() && valid_tracestate(ts)) tracestate = ts;
   }
+  c.prelude = {{"BEGIN", {}},
+               {"SELECT svc.begin_request($1, $2, $3, $4, $5::bigint)",
+                {c.cid, traceparent, tracestate, token, std::to_string(cfg_.rate_limit)}}};
   return std::nullopt;
 }
 
 // The request's statements, then COMMIT, in one round trip.
 Response Api::run(Ctx& c, std::vector<Stmt> stmts, int ok_status,
                   Response (*shape)(Ctx&, const PipelineResult&, int)) {
-  if (!c.nova) stmts.insert(stmts.begin(), Stmt{"BEGIN", {}});
+  // nova mode: the statements name the caller nova.subject() (set by nova.authenticate
+  // in the prelude); plain mode passes the X-User name as $1.
+  static const std::regex me("\\$1(?![0-9])");
+  if (c.nova)
+    for (auto& st : stmts) st.sql = std::regex_replace(st.sql, me, "nova.subject()");
+  size_t skip = c.prelude.size();
+  stmts.insert(stmts.begin(), c.prelude.begin(), c.prelude.end());
   stmts.push_back({"COMMIT", {}});
   PipelineResult pr = (**c.conn).pipeline(stmts);
+  if (c.nova && pr.results.size() >= 2 && !pr.results[1].rows.empty())
+    c.subject = pr.results[1].rows[0].at(0).value_or("");
   if (pr.error) return error_response(c, *pr.error);
-  if (!c.nova) pr.results.erase(pr.results.begin());
+  pr.results.erase(pr.results.begin(), pr.results.begin() + static_cast<long>(skip));
   return shape(c, pr, ok_status);
 }
 
@@ -253,22 +245,23 @@ Response Api::route(Ctx& c) {
   if (p.size() == 3 && p[0] == "posts" && p[2] == "restore" && m == "POST") {
     if (auto e = begin(c)) return *e;
     // nova: nova.restore undoes the delete and the comments deleted with it.
-    // plain: there is no soft delete, so a deleted post is gone (404).
+    // plain: there is no soft delete: a deleted post is gone (404), a live one 409.
     std::string sql =
         c.nova ? "WITH p AS (SELECT p.id, p.deleted_at IS NOT NULL AS deleted, u.username = $1 AS mine "
                  "           FROM public.posts p JOIN public.active_users u ON u.id = p.author_id WHERE p.id = $2::bigint) "
-                 "SELECT (SELECT count(*) FROM p), (SELECT mine FROM p), "
+                 "SELECT (SELECT count(*) FROM p), (SELECT mine FROM p), (SELECT deleted FROM p), "
                  "       CASE WHEN (SELECT deleted AND mine FROM p) "
                  "            THEN nova.restore('public.posts', pg_catalog.jsonb_build_object('id', $2::bigint)) END"
                : "WITH p AS (SELECT p.id, u.username = $1 AS mine "
                  "           FROM public.posts p JOIN public.active_users u ON u.id = p.author_id WHERE p.id = $2::bigint) "
-                 "SELECT (SELECT count(*) FROM p), (SELECT mine FROM p), 0";
+                 "SELECT (SELECT count(*) FROM p), (SELECT mine FROM p), false, 0";
     std::string get = std::string("SELECT ") + kPostJson +
-                      " FROM public.active_posts p JOIN public.active_users u ON u.id = p.author_id WHERE p.id = $1::bigint";
-    return run(c, {{sql, {c.subject, p[1]}}, {get, {p[1]}}}, 200, [](Ctx& c, const PipelineResult& pr, int s) {
+                      " FROM public.active_posts p JOIN public.active_users u ON u.id = p.author_id WHERE p.id = $2::bigint";
+    return run(c, {{sql, {c.subject, p[1]}}, {get, {c.subject, p[1]}}}, 200, [](Ctx& c, const PipelineResult& pr, int s) {
       const Rows& r = first(pr);
       if (cell(r, 0).value_or("0") == "0") return json_error(404, "no such post", c.cid);
       if (cell(r, 1).value_or("f") != "t") return json_error(403, "only the author may restore a post", c.cid);
+      if (cell(r, 2).value_or("f") != "t") return json_error(409, "the post is not deleted", c.cid);
       auto v = cell(pr.results.at(1));
       return v ? ok_json(s, *v) : json_error(404, "no such post", c.cid);
     });
@@ -388,7 +381,7 @@ Response Api::handle(const Request& r, const std::string& cid) {
     return ok;
   }
   if (r.path == "/readyz") return readyz(cid);
-  Ctx c{r, cid, "", split_path(r.path), std::nullopt, cfg_.mode == Mode::nova};
+  Ctx c{r, cid, "", split_path(r.path), std::nullopt, cfg_.mode == Mode::nova, {}};
   Response out;
   try {
     out = route(c);
@@ -404,12 +397,14 @@ Response Api::handle(const Request& r, const std::string& cid) {
 }
 
 std::optional<std::string> Api::authenticate_ws(const Request& r, const std::string& cid, Response& err) {
-  Ctx c{r, cid, "", {}, std::nullopt, cfg_.mode == Mode::nova};
-  auto e = begin(c);
-  if (c.conn && *c.conn && (**c.conn).ok() && PQtransactionStatus((**c.conn).raw()) != PQTRANS_IDLE)
-    (**c.conn).exec({"ROLLBACK", {}});
-  if (e) {
+  Ctx c{r, cid, "", {}, std::nullopt, cfg_.mode == Mode::nova, {}};
+  if (auto e = begin(c)) {
     err = *e;
+    return std::nullopt;
+  }
+  Response res = run(c, {}, 200, [](Ctx&, const PipelineResult&, int s) { return ok_json(s, ""); });
+  if (res.status != 200) {
+    err = res;
     return std::nullopt;
   }
   return c.subject;

@@ -49,7 +49,10 @@ PipelineResult Conn::pipeline(const std::vector<Stmt>& stmts) {
     std::vector<const char*> vals;
     vals.reserve(s.params.size());
     for (const auto& p : s.params) vals.push_back(p ? p->c_str() : nullptr);
-    if (PQsendQueryParams(conn_, s.sql.c_str(), static_cast<int>(vals.size()), nullptr, vals.data(), nullptr,
+    // Every parameter is text (the SQL casts where it needs another type), which also
+    // lets a statement leave a parameter unused.
+    std::vector<Oid> types(vals.size(), 25 /* text */);
+    if (PQsendQueryParams(conn_, s.sql.c_str(), static_cast<int>(vals.size()), types.data(), vals.data(), nullptr,
                           nullptr, 0) != 1) {
       send_failed = true;
       break;

@@ -4,6 +4,7 @@
 #   svc_build                         make -C examples/service (nova-service, nova-ws-client)
 #   svc_setup_nova [ROLE]             sample schema in database nova + a login ROLE (default
 #                                     nova_svc) in nova_service with examples/service/grants.sql
+#                                     and the request prelude examples/service/service.sql
 #   svc_setup_plain [DB]              the same tables without nova in database DB (default plain)
 #   svc_start NAME PORT ARGS...       start a service in the background (log: $SVC_DIR/NAME.log),
 #                                     wait for /healthz; stopped (SIGTERM) on exit
@@ -25,6 +26,7 @@ svc_setup_nova() {
   nova_psql -d nova -f "$NOVA_REPO/examples/nova_schema.sql" >/dev/null
   nova_psql -d nova -c "CREATE ROLE $role LOGIN IN ROLE nova_service" >/dev/null
   nova_psql -d nova -v role="$role" -f "$NOVA_REPO/examples/service/grants.sql" >/dev/null
+  nova_psql -d nova -v role="$role" -f "$NOVA_REPO/examples/service/service.sql" >/dev/null
 }
 
 svc_setup_plain() {

@@ -160,6 +160,7 @@ req DELETE "/posts/$POST_ID" alice; expect 404 "DELETE it again"
 req POST "/posts/$POST_ID/restore" bob; expect 403 "restore someone else's post"; NOWRITE[$CID]=1
 req POST "/posts/$POST_ID/restore" alice; expect 200 "POST /posts/{id}/restore" "['id']=$POST_ID"; WRITES[$CID]=alice
 req GET "/posts/$POST_ID" bob; expect 200 "GET the restored post"
+req POST "/posts/$POST_ID/restore" alice; expect 409 "restore a post that is not deleted"; NOWRITE[$CID]=1
 
 # ---- rate limit: over 20 requests a second for carol (counted in nova's shared cache,
 # so by every replica; here the other replicas' share is put in the counter) → 429
