@@ -5,6 +5,7 @@
 #   svc_setup_nova [ROLE]             sample schema in database nova + a login ROLE (default
 #                                     nova_svc) in nova_service with examples/service/grants.sql
 #                                     and the request prelude examples/service/service.sql
+#   svc_setup_role [ROLE]             only the role, grants and prelude (schema already loaded)
 #   svc_setup_plain [DB]              the same tables without nova in database DB (default plain)
 #   svc_start NAME PORT ARGS...       start a service in the background (log: $SVC_DIR/NAME.log),
 #                                     wait for /healthz; stopped (SIGTERM) on exit
@@ -22,8 +23,12 @@ svc_build() {
 svc_conninfo() { echo "host=$PGHOST port=$PGPORT dbname=$1 user=${2:-nova_svc} application_name=nova-service"; }
 
 svc_setup_nova() {
-  local role="${1:-nova_svc}"
   nova_psql -d nova -f "$NOVA_REPO/examples/nova_schema.sql" >/dev/null
+  svc_setup_role "${1:-nova_svc}"
+}
+
+svc_setup_role() {  # on a database that already has the sample schema
+  local role="${1:-nova_svc}"
   nova_psql -d nova -c "CREATE ROLE $role LOGIN IN ROLE nova_service" >/dev/null
   nova_psql -d nova -v role="$role" -f "$NOVA_REPO/examples/service/grants.sql" >/dev/null
   nova_psql -d nova -v role="$role" -f "$NOVA_REPO/examples/service/service.sql" >/dev/null
