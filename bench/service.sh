@@ -113,6 +113,9 @@ print(f"nova / plain requests/s: {n['rps'] / p['rps']:.2f}")
 print(f"nova statuses: {dict(sorted(status.items()))}")
 print(f"nova writes: {len(writes)} succeeded, {len(missing)} missing in Kafka; "
       f"{len(refused)} refused (401/429), {len(leaked)} of them wrote something")
+if missing:
+    from collections import Counter
+    print("  missing by request:", dict(Counter((writes[c]["method"], writes[c]["path"].rsplit("/", 1)[-1], writes[c]["status"]) for c in missing)))
 print(f"HTTP request -> Kafka append: p50 {pct(lat, 50):.0f} ms, p99 {pct(lat, 99):.0f} ms (n={len(lat)})")
 sys.exit(1 if missing or leaked or not writes or not refused else 0)
 PY

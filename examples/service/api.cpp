@@ -261,7 +261,9 @@ Response Api::route(Ctx& c) {
       const Rows& r = first(pr);
       if (cell(r, 0).value_or("0") == "0") return json_error(404, "no such post", c.cid);
       if (cell(r, 1).value_or("f") != "t") return json_error(403, "only the author may restore a post", c.cid);
-      if (cell(r, 2).value_or("f") != "t") return json_error(409, "the post is not deleted", c.cid);
+      // Not deleted, or restored meanwhile by a concurrent request (nova.restore restored 0 rows).
+      if (cell(r, 2).value_or("f") != "t" || cell(r, 3).value_or("0") == "0")
+        return json_error(409, "the post is not deleted", c.cid);
       auto v = cell(pr.results.at(1));
       return v ? ok_json(s, *v) : json_error(404, "no such post", c.cid);
     });
