@@ -228,15 +228,17 @@ Response Api::route(Ctx& c) {
       });
     }
     std::string sql =
-        "WITH p AS (SELECT p.id, u.username FROM public.active_posts p JOIN public.active_users u ON u.id = p.author_id "
-        "           WHERE p.id = $2::bigint), "
+        "WITH p AS (SELECT p.id, u.username = $1 AS mine FROM public.active_posts p "
+        "           JOIN public.active_users u ON u.id = p.author_id WHERE p.id = $2::bigint), "
         "d AS (DELETE FROM public.active_posts t WHERE t.id = $2::bigint "
         "      AND t.author_id = (SELECT id FROM public.active_users WHERE username = $1) RETURNING t.id) "
-        "SELECT (SELECT count(*) FROM p), (SELECT count(*) FROM d)";
+        "SELECT (SELECT count(*) FROM p), (SELECT mine FROM p), (SELECT count(*) FROM d)";
     return run(c, {{sql, {c.subject, p[1]}}}, 204, [](Ctx& c, const PipelineResult& pr, int s) {
       const Rows& r = first(pr);
       if (cell(r, 0).value_or("0") == "0") return json_error(404, "no such post", c.cid);
-      if (cell(r, 1).value_or("0") == "0") return json_error(403, "only the author may delete a post", c.cid);
+      if (cell(r, 1).value_or("f") != "t") return json_error(403, "only the author may delete a post", c.cid);
+      // The author's post, deleted meanwhile by a concurrent request: nothing left to delete.
+      if (cell(r, 2).value_or("0") == "0") return json_error(404, "no such post", c.cid);
       return ok_json(s, "");
     });
   }
