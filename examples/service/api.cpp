@@ -378,17 +378,17 @@ std::string Api::notify_webhook(Ctx& c, const std::string& payload) {
   return ok ? "sent" : "failed";
 }
 
+// Runs on a worker thread: nothing may escape (an exception there would end the process).
 Response Api::handle(const Request& r, const std::string& cid) {
   if (r.path == "/healthz") {
     Response ok;
     ok.body = R"({"status":"ok"})";
     return ok;
   }
-  if (r.path == "/readyz") return readyz(cid);
   Ctx c{r, cid, "", split_path(r.path), std::nullopt, cfg_.mode == Mode::nova, {}};
   Response out;
   try {
-    out = route(c);
+    out = r.path == "/readyz" ? readyz(cid) : route(c);
   } catch (const std::exception& e) {
     out = json_error(500, "internal error", cid);
     out.log_error = e.what();
@@ -400,7 +400,7 @@ Response Api::handle(const Request& r, const std::string& cid) {
   return out;
 }
 
-std::optional<std::string> Api::authenticate_ws(const Request& r, const std::string& cid, Response& err) {
+std::optional<std::string> Api::authenticate_ws(const Request& r, const std::string& cid, Response& err) try {
   Ctx c{r, cid, "", {}, std::nullopt, cfg_.mode == Mode::nova, {}};
   if (auto e = begin(c)) {
     err = *e;
@@ -412,6 +412,10 @@ std::optional<std::string> Api::authenticate_ws(const Request& r, const std::str
     return std::nullopt;
   }
   return c.subject;
+} catch (const std::exception& e) {
+  err = json_error(500, "internal error", cid);
+  err.log_error = e.what();
+  return std::nullopt;
 }
 
 }  // namespace svc
