@@ -43,7 +43,7 @@ nova_wait_for 10 "webhook stub" test -s "$HOOK/port"
 
 PA="$(nova_free_port)"; PB="$(nova_free_port)"
 while [ "$PB" = "$PA" ]; do PB="$(nova_free_port)"; done
-COMMON=(--db "$(svc_conninfo nova)" --pool 4 --rate-limit 20 --webhook "http://127.0.0.1:$(cat "$HOOK/port")/hook")
+COMMON=(--db "$(svc_conninfo nova)" --pool 4 --rate-limit 20 --webhook-timeout-ms 5000 --webhook "http://127.0.0.1:$(cat "$HOOK/port")/hook")
 svc_start A "$PA" "${COMMON[@]}"
 svc_start B "$PB" "${COMMON[@]}"
 
