@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The nova demo: a throwaway PostgreSQL 15 cluster with nova preloaded, the
-# embedded Kafka (librdkafka's mock cluster), the sample Nova schema, and a small
-# social workload. Each step is a file in examples/demo/, run in name order.
+# embedded Kafka (librdkafka's mock cluster), the sample Nova schema, and two
+# reference service processes (examples/service, docs/service.md) driven with curl
+# and a WebSocket client: HTTP in, Kafka out. Each step is a file in examples/demo/, run in name order.
 # Installs what is missing, builds, installs, and cleans up everything it started.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -11,6 +12,7 @@ nova_ensure_deps
 nova_build
 nova_install
 make -s tools >/dev/null
+make -s -C examples/service >/dev/null
 
 nova_test_cluster demo "log_min_messages = warning"
 nova_log "cluster at $PGHOST port $PGPORT, database nova"

@@ -22,6 +22,7 @@ NOVA_PACKAGES=(
   g++ make clang libclang-rt-14-dev libgtest-dev
   kcat python3-kafka valgrind json-schema-test-suite libipc-run-perl
   prometheus prometheus-postgres-exporter
+  libboost-dev libpq-dev curl wrk
 )
 
 nova_ensure_deps() {

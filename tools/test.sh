@@ -116,6 +116,7 @@ if want regress || want isolation; then nova_cluster_stop "$CLUSTER" fast; fi
 # ---- end-to-end and fault tests ---------------------------------------------
 if want e2e && ls test/e2e/*.sh >/dev/null 2>&1; then
   make -s tools >/dev/null || fail "tools (build)"
+  make -s -C examples/service >/dev/null || fail "examples/service (build)"
   for t in test/e2e/*.sh; do
     name="$(basename "$t" .sh)"
     case "$name" in ${NOVA_E2E:-*}) ;; *) continue ;; esac
