@@ -11,7 +11,7 @@ set -euo pipefail
 source "$(dirname "$0")/../../tools/lib.sh"
 nova_test_cluster breaker_ns
 
-q() { nova_psql -c "$1"; }
+q() { local sql="$1"; shift; nova_psql "$@" -c "$sql"; }
 expect() {  # expect DESCRIPTION EXPECTED SQL [psql args...]
   local what="$1" want="$2" sql="$3"; shift 3
   local got; got="$(nova_psql "$@" -c "$sql")"
