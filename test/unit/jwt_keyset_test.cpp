@@ -5,6 +5,7 @@
 #include <openssl/pem.h>
 
 #include <string>
+#include <utility>
 
 #include "core/jwt.h"
 #include "core/jwt_keyset.h"
@@ -111,8 +112,10 @@ TEST(JwtKeyset, KeyTextDetectionIgnoresSurroundingWhitespace) {
   using nova::jwt_keyset::classify_key_text;
   using nova::jwt_keyset::KeyTextKind;
   std::string rsa = pem_public(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t(2048)));
-  for (std::string pad : {"\n", " ", "\r\n", "\t \n", "\xEF\xBB\xBF"}) {
-    std::string padded = pad + rsa + pad;
+  const std::pair<std::string, std::string> pads[] = {
+      {"\n", "\n"}, {" ", " "}, {"\r\n", "\r\n\r\n"}, {"\t \n", ""}, {"\xEF\xBB\xBF", "\n"}, {"\xEF\xBB\xBF\n", ""}};
+  for (const auto &[before, after] : pads) {
+    std::string padded = before + rsa + after;
     EXPECT_EQ(classify_key_text(padded).kind, KeyTextKind::kPem);
     EXPECT_EQ(classify_key_text(padded).text.substr(0, 10), "-----BEGIN");
     EXPECT_EQ(msg_of("HS256", padded), "an hmac key must be a secret, not a pem key");
@@ -120,7 +123,7 @@ TEST(JwtKeyset, KeyTextDetectionIgnoresSurroundingWhitespace) {
     nova::jwt::KeySet ks = nova::jwt::parse_keys(padded, nova::jwt::KeyPurpose::kVerify);
     ASSERT_EQ(ks.keys.size(), 1u);
     EXPECT_NE(ks.keys[0]->type, nova::jwt::Key::Type::kOct);
-    std::string jwk = pad + R"({"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"})" + pad;
+    std::string jwk = before + R"({"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"})" + after;
     EXPECT_EQ(classify_key_text(jwk).kind, KeyTextKind::kJson);
     EXPECT_EQ(msg_of("HS256", jwk), "key type does not match the algorithm");
     ks = nova::jwt::parse_keys(jwk, nova::jwt::KeyPurpose::kVerify);
