@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -208,6 +209,107 @@ std::string lower(std::string_view s) {
 }
 
 }  // namespace
+
+// ---- durations ----------------------------------------------------------------------
+
+std::optional<int64_t> parse_interval_us(std::string_view text) {
+  struct Unit {
+    const char *name;
+    double us;
+  };
+  static const Unit kUnits[] = {
+      {"microseconds", 1},       {"microsecond", 1},        {"usecs", 1},          {"usec", 1},
+      {"us", 1},                 {"milliseconds", 1e3},     {"millisecond", 1e3},  {"msecs", 1e3},
+      {"msec", 1e3},             {"ms", 1e3},               {"seconds", 1e6},      {"second", 1e6},
+      {"secs", 1e6},             {"sec", 1e6},              {"s", 1e6},            {"minutes", 60e6},
+      {"minute", 60e6},          {"mins", 60e6},            {"min", 60e6},         {"m", 60e6},
+      {"hours", 3600e6},         {"hour", 3600e6},          {"hrs", 3600e6},       {"hr", 3600e6},
+      {"h", 3600e6},             {"days", 86400e6},         {"day", 86400e6},      {"d", 86400e6},
+      {"weeks", 7 * 86400e6},    {"week", 7 * 86400e6},     {"w", 7 * 86400e6},    {"months", 30 * 86400e6},
+      {"month", 30 * 86400e6},   {"mons", 30 * 86400e6},    {"mon", 30 * 86400e6}, {"years", 360 * 86400e6},
+      {"year", 360 * 86400e6},   {"yrs", 360 * 86400e6},    {"yr", 360 * 86400e6}, {"y", 360 * 86400e6},
+  };
+  std::string s = lower(text);
+  size_t i = 0, n = s.size();
+  auto skip_space = [&] {
+    while (i < n && std::isspace(static_cast<unsigned char>(s[i]))) i++;
+  };
+  auto digits = [&](size_t from) {
+    size_t j = from;
+    while (j < n && std::isdigit(static_cast<unsigned char>(s[j]))) j++;
+    return j;
+  };
+  auto num = [&](size_t from, size_t to) { return std::strtod(s.substr(from, to - from).c_str(), nullptr); };
+  double total = 0;
+  int items = 0;
+  skip_space();
+  if (i < n && s[i] == '@') i++;
+  for (;;) {
+    skip_space();
+    if (i >= n) break;
+    if (s.compare(i, 3, "ago") == 0 && items > 0) {
+      i += 3;
+      skip_space();
+      if (i != n) return std::nullopt;
+      total = -total;
+      break;
+    }
+    double sign = 1;
+    if (s[i] == '+' || s[i] == '-') {
+      sign = s[i] == '-' ? -1 : 1;
+      i++;
+    }
+    size_t int_end = digits(i);
+    if (int_end < n && s[int_end] == ':') {  // hh:mm[:ss[.frac]]
+      size_t mm_end = digits(int_end + 1);
+      if (int_end == i || mm_end == int_end + 1) return std::nullopt;
+      double v = num(i, int_end) * 3600e6 + num(int_end + 1, mm_end) * 60e6;
+      i = mm_end;
+      if (i < n && s[i] == ':') {
+        size_t ss_end = digits(i + 1);
+        if (ss_end == i + 1) return std::nullopt;
+        if (ss_end < n && s[ss_end] == '.') ss_end = digits(ss_end + 1);
+        v += num(i + 1, ss_end) * 1e6;
+        i = ss_end;
+      }
+      total += sign * v;
+      items++;
+      continue;
+    }
+    size_t end = int_end;
+    if (end < n && s[end] == '.') end = digits(end + 1);
+    if (end == i || (end == i + 1 && s[i] == '.')) return std::nullopt;
+    double value = num(i, end);
+    i = end;
+    skip_space();
+    size_t word_end = i;
+    while (word_end < n && std::isalpha(static_cast<unsigned char>(s[word_end]))) word_end++;
+    std::string_view word(s.data() + i, word_end - i);
+    double unit = 0;
+    if (word.empty() || word == "ago") {
+      // A bare number is seconds, and only as the last item (before "ago").
+      unit = 1e6;
+      if (word.empty()) {
+        size_t k = i;
+        while (k < n && std::isspace(static_cast<unsigned char>(s[k]))) k++;
+        if (k != n) return std::nullopt;
+      } else {
+        word_end = i;  // leave "ago" for the loop
+      }
+    } else {
+      for (const Unit &u : kUnits)
+        if (word == u.name) unit = u.us;
+      if (unit == 0) return std::nullopt;
+    }
+    i = word_end;
+    total += sign * value * unit;
+    items++;
+  }
+  if (items == 0 || std::isnan(total)) return std::nullopt;
+  if (total >= 9.2e18) return INT64_MAX;
+  if (total <= -9.2e18) return INT64_MIN;
+  return static_cast<int64_t>(std::llround(total));
+}
 
 // ---- configuration ------------------------------------------------------------------
 

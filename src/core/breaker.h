@@ -62,6 +62,17 @@ using DurationParser = std::function<std::optional<int64_t>(const std::string &)
 Config parse_config(const std::string &json_text, const DurationParser &parse_duration,
                     const Config &base = default_config());
 
+// A duration in PostgreSQL's interval syntax, in microseconds, parsed here (no
+// database call, so a bad value is an ordinary nova::Error, never a swallowed
+// PostgreSQL error): one or more "<number> <unit>" items, the space optional,
+// units microsecond(s)/us/usec, millisecond(s)/ms/msec, second(s)/s/sec,
+// minute(s)/m/min, hour(s)/h/hr, day(s)/d, week(s)/w, month(s)/mon (30 days),
+// year(s)/y/yr (12 months), case-insensitive, each number with an optional sign
+// and fraction; "hh:mm[:ss[.frac]]"; a bare last number means seconds; an
+// optional leading "@" and trailing "ago". nullopt when not such a string.
+// Values beyond ±2^63 µs saturate.
+std::optional<int64_t> parse_interval_us(std::string_view text);
+
 // The effective configuration as a JSON object (every option, durations as interval strings).
 std::string config_to_json(const Config &c);
 std::string format_duration(int64_t us);  // "60 s", "500 ms", "250 us"

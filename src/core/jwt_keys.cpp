@@ -21,6 +21,7 @@
 #include "core/jwt.h"
 #include "core/jwt_internal.h"
 #include "core/jwt_json.h"
+#include "core/jwt_keyset.h"
 
 namespace nova::jwt {
 using namespace internal;
@@ -217,6 +218,12 @@ KeyPtr parse_jwk(const json &jwk, KeyPurpose purpose) {
   if (*kty == "oct") {
     std::string k = member_b64(jwk, "k", true);
     if (k.empty()) key_invalid("empty HMAC key");
+    try {
+      jwt_keyset::require_plain_secret(k);  // a public key wrapped as "oct" is still public
+    } catch (...) {
+      OPENSSL_cleanse(k.data(), k.size());
+      throw;
+    }
     auto kp = primitive::hmac_key(k);
     OPENSSL_cleanse(k.data(), k.size());
     key = kp;
@@ -315,15 +322,20 @@ KeyPtr parse_jwk(const json &jwk, KeyPurpose purpose) {
 
 }  // namespace
 
-KeySet parse_keys(std::string_view text, KeyPurpose purpose) {
+KeySet parse_keys(std::string_view key_text, KeyPurpose purpose) {
   KeySet set;
-  if (text.empty()) key_invalid("empty key");
-  if (text.size() > kMaxKeyText) key_invalid("key text exceeds 1 MiB");
-  if (text.rfind("-----BEGIN", 0) == 0) {
+  if (key_text.empty()) key_invalid("empty key");
+  if (key_text.size() > kMaxKeyText) key_invalid("key text exceeds 1 MiB");
+  // PEM and JWK texts are recognised whatever whitespace surrounds them, and one
+  // holding a PEM block or a JWK elsewhere is refused: a public key must never
+  // become an HMAC secret (docs/jwt.md, "Key texts").
+  jwt_keyset::KeyText kt = jwt_keyset::classify_key_text(key_text);
+  std::string_view text = kt.text;
+  if (kt.kind == jwt_keyset::KeyTextKind::kPem) {
     set.keys.push_back(parse_pem(text, purpose));
     return set;
   }
-  if (text[0] != '{') {
+  if (kt.kind == jwt_keyset::KeyTextKind::kSecret) {
     set.keys.push_back(primitive::hmac_key(text));
     return set;
   }

@@ -146,6 +146,11 @@ void check_jwk(const AlgInfo &a, const json &j) {
   switch (a.family) {
     case Family::kHmac:
       if (kty != "oct") bad("key type does not match the algorithm", std::string("algorithm ") + a.name + " needs kty oct");
+      {
+        std::string raw;
+        if (!b64url_decode(member(j, "k", "oct"), &raw)) bad("jwk member \"k\" is not base64url");
+        require_plain_secret(raw);
+      }
       if (decoded_len(j, "k", "oct") < a.bytes)
         bad("hmac key shorter than the hash", std::string("algorithm ") + a.name + " needs at least " +
                                                   std::to_string(a.bytes) + " bytes");
@@ -174,15 +179,36 @@ void check_jwk(const AlgInfo &a, const json &j) {
 
 bool known_algorithm(std::string_view alg) { return find_alg(alg) != nullptr; }
 
+KeyText classify_key_text(std::string_view text) {
+  std::string_view t = text;
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; };
+  while (!t.empty() && is_space(t.front())) t.remove_prefix(1);
+  if (t.substr(0, 3) == "\xEF\xBB\xBF") {
+    t.remove_prefix(3);
+    while (!t.empty() && is_space(t.front())) t.remove_prefix(1);
+  }
+  while (!t.empty() && is_space(t.back())) t.remove_suffix(1);
+  if (t.substr(0, 10) == "-----BEGIN") return {KeyTextKind::kPem, t};
+  if (!t.empty() && t.front() == '{') return {KeyTextKind::kJson, t};
+  if (text.find("-----BEGIN ") != std::string_view::npos)
+    bad("key text holds a pem block inside other text",
+        "a pem key may only be surrounded by whitespace; it is never used as an hmac secret");
+  if (text.find("\"kty\"") != std::string_view::npos)
+    bad("key text looks like a jwk but is not a json object",
+        "a jwk may only be surrounded by whitespace; it is never used as an hmac secret");
+  return {KeyTextKind::kSecret, text};
+}
+
 void check_key(std::string_view alg, std::string_view key_text) {
   const AlgInfo *a = find_alg(alg);
   if (!a)
     bad("unknown jwt algorithm", "algorithm \"" + std::string(alg.substr(0, 32)) +
                                      "\"; known: HS256 HS384 HS512 RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 "
                                      "ES512 EdDSA");
-  if (key_text.substr(0, 10) == "-----BEGIN") return check_pem(*a, key_text);
-  if (!key_text.empty() && key_text[0] == '{') {
-    json j = json::parse(key_text.begin(), key_text.end(), nullptr, false);
+  KeyText kt = classify_key_text(key_text);
+  if (kt.kind == KeyTextKind::kPem) return check_pem(*a, kt.text);
+  if (kt.kind == KeyTextKind::kJson) {
+    json j = json::parse(kt.text.begin(), kt.text.end(), nullptr, false);
     if (j.is_discarded()) bad("key is not valid jwk json");
     return check_jwk(*a, j);
   }
@@ -191,6 +217,12 @@ void check_key(std::string_view alg, std::string_view key_text) {
   if (key_text.size() < a->bytes)
     bad("hmac key shorter than the hash", std::string("algorithm ") + a->name + " needs at least " +
                                               std::to_string(a->bytes) + " bytes");
+}
+
+void require_plain_secret(std::string_view secret) {
+  if (classify_key_text(secret).kind != KeyTextKind::kSecret)
+    bad("an hmac key must be a secret, not a pem key or jwk",
+        "the oct key's bytes are a public key text; anyone holding it could sign tokens");
 }
 
 std::vector<ImportedKey> parse_jwks(std::string_view text) {

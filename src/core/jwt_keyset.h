@@ -22,6 +22,25 @@ bool known_algorithm(std::string_view alg);
 // holds one key (nova.jwks_import splits a JWKS).
 void check_key(std::string_view alg, std::string_view key_text);
 
+// What a key text is. The rule (docs/jwt.md, "Key texts"): surrounding ASCII
+// whitespace and a UTF-8 byte order mark are ignored when looking at it; a text
+// that then starts with "-----BEGIN" is a PEM key, one that starts with "{" is a
+// JWK or JWKS (JSON); anything else is an HMAC secret, taken byte for byte
+// (untrimmed). A text that contains a PEM armour line ("-----BEGIN ") or a JWK
+// member "kty" anywhere else is refused (22023): a public key must never be
+// usable as an HMAC secret, whatever surrounds it.
+enum class KeyTextKind { kPem, kJson, kSecret };
+struct KeyText {
+  KeyTextKind kind;
+  std::string_view text;  // PEM/JSON: trimmed; secret: the whole input
+};
+KeyText classify_key_text(std::string_view key_text);
+
+// Throws 22023 unless `secret` (the bytes of an HMAC key, e.g. an oct JWK's "k")
+// would be classified as a plain secret: a PEM key or JWK wrapped in an oct JWK is
+// still a public key, never an HMAC secret.
+void require_plain_secret(std::string_view secret);
+
 struct ImportedKey {
   std::string kid;
   std::string alg;

@@ -32,25 +32,6 @@ struct Partition::Head {
   char data[kHeadData];
 };
 
-uint64_t hash_key(uint32_t database, const char *key, size_t key_len) noexcept {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (int i = 0; i < 4; i++) {
-    h ^= (database >> (8 * i)) & 0xff;
-    h *= 0x100000001b3ull;
-  }
-  for (size_t i = 0; i < key_len; i++) {
-    h ^= static_cast<unsigned char>(key[i]);
-    h *= 0x100000001b3ull;
-  }
-  // Final avalanche (splitmix64) so low and high bits are both usable.
-  h ^= h >> 30;
-  h *= 0xbf58476d1ce4e5b9ull;
-  h ^= h >> 27;
-  h *= 0x94d049bb133111ebull;
-  h ^= h >> 31;
-  return h;
-}
-
 size_t entry_bytes(size_t key_len, size_t value_len) noexcept {
   size_t total = key_len + value_len;
   if (total <= kHeadData) return kChunkSize;
@@ -154,7 +135,12 @@ uint32_t Partition::lookup(uint64_t hash, uint32_t database, const char *key, si
                            uint32_t *prev) noexcept {
   uint32_t p = kNil;
   uint32_t e = buckets()[(hash >> 20) % nbuckets_];
-  while (e != kNil) {
+  // insert() keeps every chain at most kMaxChain long; the walk is bounded here too.
+  for (uint32_t walked = 0; e != kNil; walked++) {
+    if (walked == kMaxChain) {
+      e = kNil;
+      break;
+    }
     const Head *h = head(e);
     if (h->hash == hash && h->database == database && key_equals(e, key, key_len)) break;
     p = e;
@@ -257,6 +243,18 @@ uint32_t Partition::insert(uint64_t hash, uint32_t database, const char *key, si
     }
   }
   uint32_t *bucket = &buckets()[(hash >> 20) % nbuckets_];
+  // A full chain gives up its last (longest-unchanged) entry: crafted colliding
+  // keys cannot make any walk longer than kMaxChain (kv_arena.h).
+  uint32_t chain = 0, tail = kNil, before_tail = kNil;
+  for (uint32_t x = *bucket; x != kNil; x = head(x)->bucket_next) {
+    before_tail = tail;
+    tail = x;
+    chain++;
+  }
+  if (chain >= kMaxChain) {
+    unlink_and_free(tail, before_tail);
+    stats_.evictions++;
+  }
   h->bucket_next = *bucket;
   *bucket = first;
   h->lru_prev = h->lru_next = kNil;
@@ -389,6 +387,14 @@ void Partition::flush(uint32_t database) noexcept {
       e = next;
     }
   }
+}
+
+uint32_t Partition::chain_length(uint64_t hash) const noexcept {
+  uint32_t n = 0;
+  const uint32_t *b = reinterpret_cast<const uint32_t *>(reinterpret_cast<const char *>(this) +
+                                                         ((sizeof(Partition) + 7) & ~size_t(7)));
+  for (uint32_t x = b[(hash >> 20) % nbuckets_]; x != kNil; x = head(x)->bucket_next) n++;
+  return n;
 }
 
 void Partition::add_stats(Stats *out) const noexcept {

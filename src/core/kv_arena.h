@@ -41,8 +41,13 @@ struct Stats {
 
 enum class Status { kOk, kMissing, kNotInteger, kOverflow, kTooLarge };
 
-// 64-bit FNV-1a over (database, key). Also picks the partition.
-uint64_t hash_key(uint32_t database, const char *key, size_t key_len) noexcept;
+// Every operation takes the key's 64-bit hash from the caller. It must be keyed
+// with a secret seed (src/pg/kv_cache.cpp uses PostgreSQL's hash_bytes_extended
+// with a seed drawn at server start), or anyone could craft keys that share one
+// bucket. Even so a bucket's chain never holds more than kMaxChain entries:
+// inserting into a full chain evicts that chain's oldest entry, so every lookup
+// walks at most kMaxChain entries whatever the keys are.
+inline constexpr uint32_t kMaxChain = 16;
 
 // Bytes one entry occupies (whole chunks), and the largest key+value a partition of
 // `block_bytes` can hold.
@@ -77,6 +82,9 @@ class Partition {
   void flush(uint32_t database) noexcept;
 
   void add_stats(Stats *out) const noexcept;
+
+  // Entries in the bucket chain that `hash` maps to (tests: at most kMaxChain).
+  uint32_t chain_length(uint64_t hash) const noexcept;
 
  private:
   Partition() = default;

@@ -1,29 +1,48 @@
-// Shared circuit breakers (SPEC §7): a fixed table of named breakers in shared
-// memory, one state per name per cluster, each a core::Breaker (plain POD) under
-// its own LWLock. Configuration lives in nova.breaker_config and is loaded into
-// shared memory lazily (first use after a restart) and at commit of
-// nova.breaker_configure. Half-open permits are tracked by backend pid and given
-// back when the backend exits (before_shmem_exit) or is found dead.
+// Shared circuit breakers (docs/breakers.md): a fixed table of named breakers in
+// shared memory, each a core::Breaker (plain POD) under its own LWLock.
+//
+//  * Namespaces: a slot is keyed by (database oid, name); every SQL function and
+//    nova.breakers see the current database's breakers only, so a role in one
+//    database cannot touch another database's breakers.
+//  * Reserved names: `kafka` (the relay's) and names starting with `nova.` may be
+//    allowed/recorded/forced/configured from SQL only by superusers and the
+//    extension's owner (42501 for everyone else); the relay worker uses them
+//    through breaker_api.h.
+//  * Reclaiming: when the table is full, an unpinned breaker (no nova.breaker_config
+//    row, not forced, no reserved name, no half-open permit out) is reclaimed:
+//    from the database holding the most slots (the caller's own when it holds as
+//    many as any other), preferring CLOSED breakers with no calls in the window,
+//    then CLOSED ones, then the rest, least recently used first. So no role can
+//    exhaust the table.
+//  * Locking: the directory lock guards slot identity (db, name, status); a slot's
+//    lock guards its breaker. A slot is found under the directory lock and its lock
+//    taken before the directory lock is released; reclaiming needs the directory
+//    lock exclusively and the slot's lock, so a slot cannot change identity while
+//    someone holds its lock.
+// Configuration lives in nova.breaker_config, read (as the extension owner, through
+// nova::pg::run_as) the first time a transaction uses the breaker after a restart
+// and applied at commit of nova.breaker_configure. Half-open permits are tracked by
+// backend pid and given back when the backend exits or is found dead.
 #include "pg/breaker_api.h"
 
 #include <cstring>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "core/breaker.h"
 #include "pg/boundary.h"
 #include "pg/metrics.h"
 #include "pg/module.h"
+#include "pg/run_as.h"
 
 extern "C" {
-#include "access/heapam.h"
 #include "access/htup_details.h"
-#include "access/table.h"
-#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/pg_prng.h"
+#include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "port/atomics.h"
@@ -32,6 +51,7 @@ extern "C" {
 #include "storage/proc.h"
 #include "storage/procarray.h"
 #include "storage/shmem.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/jsonb.h"
@@ -45,22 +65,31 @@ namespace core = nova::breaker;
 
 namespace {
 
-constexpr int kSlots = 256;          // named breakers per cluster
+constexpr int kSlots = 256;          // named breakers per cluster, all databases together
 constexpr int kNameLen = 64;         // name bytes incl. NUL (NAMEDATALEN)
 constexpr int64 kReclaimEveryUs = 100 * 1000;
 const char *const kTranche = "nova_breakers";
 
+enum SlotStatus : uint8 { kEmpty = 0, kUsed, kFreed };  // kFreed: reclaimed (keeps probe chains intact)
+
 struct Slot {
-  char name[kNameLen];       // written once before `used` is set, never changed
-  volatile bool used;
-  bool config_loaded;        // under the slot lock: nova.breaker_config has been consulted
-  int64 last_reclaim_us;     // under the slot lock
-  core::Breaker b;           // under the slot lock
+  // Identity: written under the directory lock held exclusively.
+  uint8 status;
+  Oid db;
+  uint32 hash;
+  char name[kNameLen];
+  // Under the slot lock.
+  bool config_loaded;        // nova.breaker_config has been consulted
+  bool pinned_by_config;     // it has a row there: never reclaimed
+  int64 last_reclaim_us;     // dead permit holders last looked for
+  int64 last_used_us;        // for least-recently-used reclaiming
+  core::Breaker b;
 };
 
 struct Shared {
   pg_atomic_uint64 clock_offset_us;  // test-only clock shift (nova._breaker_clock_advance)
   int nused;                         // under the directory lock
+  uint64 reclaimed;                  // under the directory lock
   Slot slots[kSlots];
 };
 
@@ -84,8 +113,10 @@ NOVA_SHMEM_REGISTER(breakers, shmem_size, shmem_startup, kTranche, kSlots + 1);
 LWLock *slot_lock(int i) { return &g_locks[i].lock; }
 LWLock *directory_lock() { return &g_locks[kSlots].lock; }
 
+bool shmem_ready() { return nova::pg::shmem_available() && g_shared != nullptr; }
+
 void require_shmem() {
-  if (!nova::pg::shmem_available() || g_shared == nullptr)
+  if (!shmem_ready())
     throw nova::Error(nova::sqlstate::kObjectNotInPrerequisiteState, "circuit breakers are not available",
                       "nova is not loaded through shared_preload_libraries, so breakers cannot be shared.",
                       "Add nova to shared_preload_libraries and restart the server.");
@@ -105,23 +136,124 @@ void check_name(const char *name) {
                           std::to_string(len) + " bytes.");
 }
 
-uint32 name_hash(const char *name) {
+// `kafka` (the relay's breaker) and names starting with `nova.` (docs/breakers.md).
+bool reserved_name(const char *name) { return strcmp(name, "kafka") == 0 || strncmp(name, "nova.", 5) == 0; }
+
+// SQL entry points only: reserved names are for superusers and the extension owner.
+void check_reserved(const char *name) {
+  if (!reserved_name(name)) return;
+  Oid me = GetUserId();
+  bool ok = false;
+  nova::pg::guard([&] { ok = superuser_arg(me) || has_privs_of_role(me, nova::pg::extension_owner()); });
+  if (!ok)
+    throw nova::Error("42501", "permission denied for circuit breaker \"" + std::string(name) + "\"",
+                      "The breaker \"kafka\" and names starting with \"nova.\" are reserved for the relay worker, "
+                      "superusers and the owner of the nova extension.",
+                      "Use a name of your own.");
+}
+
+uint32 name_hash(Oid db, const char *name) {
   uint32 h = 2166136261u;
+  for (int i = 0; i < 4; i++) h = (h ^ ((db >> (8 * i)) & 0xff)) * 16777619u;
   for (const unsigned char *p = reinterpret_cast<const unsigned char *>(name); *p; p++) h = (h ^ *p) * 16777619u;
   return h;
 }
 
-// Lock-free: slots are never freed and a name is written before `used` is published.
-int find_slot(const char *name) {
-  uint32 start = name_hash(name) % kSlots;
+// Caller holds the directory lock (either mode).
+int find_slot(Oid db, const char *name, uint32 h) {
+  uint32 start = h % kSlots;
   for (int k = 0; k < kSlots; k++) {
     int i = static_cast<int>((start + k) % kSlots);
-    Slot &s = g_shared->slots[i];
-    if (!s.used) return -1;
-    pg_read_barrier();
-    if (strcmp(s.name, name) == 0) return i;
+    const Slot &s = g_shared->slots[i];
+    if (s.status == kEmpty) return -1;
+    if (s.status == kUsed && s.db == db && s.hash == h && strcmp(s.name, name) == 0) return i;
   }
   return -1;
+}
+
+// The slot of (db, name) with its lock held exclusively, or -1 (no lock held).
+int lock_existing(Oid db, const char *name, uint32 h) {
+  LWLockAcquire(directory_lock(), LW_SHARED);
+  int idx = find_slot(db, name, h);
+  if (idx >= 0) LWLockAcquire(slot_lock(idx), LW_EXCLUSIVE);
+  LWLockRelease(directory_lock());
+  return idx;
+}
+
+// ---- reclaiming -------------------------------------------------------------------------
+
+// Reclaim order within a database: 1 = CLOSED with no calls in the window and
+// nothing else to keep, 2 = CLOSED, 3 = OPEN/HALF_OPEN; 0 = pinned, never reclaimed.
+int reclaim_tier(const Slot &s, int64 now) {
+  if (s.pinned_by_config || reserved_name(s.name)) return 0;
+  const core::Breaker &b = s.b;
+  if (b.nholders > 0) return 0;
+  if (b.state == core::State::kForcedOpen || b.state == core::State::kDisabled ||
+      b.state == core::State::kMetricsOnly)
+    return 0;  // set by an administrator (nova.breaker_force)
+  if (b.state != core::State::kClosed) return 3;
+  core::Metrics m = core::metrics(b, now);
+  if (m.calls == 0 && b.consecutive_failures == 0 && b.not_permitted_calls == 0) return 1;
+  return 2;
+}
+
+// Frees one slot for `db`; caller holds the directory lock exclusively. False when
+// every breaker is pinned.
+bool reclaim_one(Oid db) {
+  // Slots per database; the victim database is the one holding the most (the
+  // caller's own when it holds as many as any other).
+  Oid dbs[kSlots];
+  int counts[kSlots];
+  int ndb = 0;
+  for (int i = 0; i < kSlots; i++) {
+    const Slot &s = g_shared->slots[i];
+    if (s.status != kUsed) continue;
+    int k = 0;
+    while (k < ndb && dbs[k] != s.db) k++;
+    if (k == ndb) {
+      dbs[ndb] = s.db;
+      counts[ndb++] = 0;
+    }
+    counts[k]++;
+  }
+  int own = 0, most = 0;
+  Oid most_db = db;
+  for (int k = 0; k < ndb; k++) {
+    if (dbs[k] == db) own = counts[k];
+    else if (counts[k] > most) most = counts[k], most_db = dbs[k];
+  }
+  Oid victim_db = own >= most ? db : most_db;
+  for (int pass = 0; pass < 2; pass++) {  // the victim database first, then any
+    int best = -1, best_tier = 0;
+    int64 best_used = 0;
+    int64 now = now_us();
+    for (int i = 0; i < kSlots; i++) {
+      Slot &s = g_shared->slots[i];
+      if (s.status != kUsed || (pass == 0 && s.db != victim_db)) continue;
+      if (!LWLockConditionalAcquire(slot_lock(i), LW_SHARED)) continue;  // busy: not idle
+      int tier = reclaim_tier(s, now);
+      int64 used = s.last_used_us;
+      LWLockRelease(slot_lock(i));
+      if (tier == 0) continue;
+      if (best < 0 || tier < best_tier || (tier == best_tier && used < best_used)) {
+        best = i;
+        best_tier = tier;
+        best_used = used;
+      }
+    }
+    if (best < 0) continue;
+    Slot &v = g_shared->slots[best];
+    LWLockAcquire(slot_lock(best), LW_EXCLUSIVE);
+    bool still = reclaim_tier(v, now_us()) != 0;
+    if (still) {
+      v.status = kFreed;
+      g_shared->nused--;
+      g_shared->reclaimed++;
+    }
+    LWLockRelease(slot_lock(best));
+    if (still) return true;
+  }
+  return false;
 }
 
 // ---- configuration from nova.breaker_config -------------------------------------------
@@ -131,62 +263,48 @@ struct ConfigRow {
   char *options;   // palloc'd JSON text, nullptr when the breaker has no row
 };
 
-// Reads the row directly (no SPI, no permission check: services that may call
+struct ConfigQuery {
+  const char *name;
+  MemoryContext cxt;
+  char *options;
+};
+
+// Plain C frame, run as the extension owner (services that may call
 // breaker_allow need not read the owner's configuration table).
+void config_query_body(void *arg) {
+  auto *q = static_cast<ConfigQuery *>(arg);
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
+  Oid types[1] = {TEXTOID};
+  Datum values[1] = {CStringGetTextDatum(q->name)};
+  SPIPlanPtr plan = SPI_prepare(
+      "SELECT c.options::pg_catalog.text FROM nova.breaker_config AS c WHERE c.name OPERATOR(pg_catalog.=) $1", 1,
+      types);
+  if (!plan) elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+  int rc = SPI_execute_snapshot(plan, values, nullptr, GetLatestSnapshot(), InvalidSnapshot, true, false, 1);
+  if (rc != SPI_OK_SELECT) elog(ERROR, "breaker configuration lookup failed: %s", SPI_result_code_string(rc));
+  if (SPI_processed > 0) {
+    char *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+    if (v) q->options = MemoryContextStrdup(q->cxt, v);
+  }
+  SPI_freeplan(plan);
+  SPI_finish();
+}
+
 ConfigRow read_config_row(const char *name) {
   ConfigRow row{false, nullptr};
   if (!IsTransactionState()) return row;
   nova::pg::guard([&] {
     Oid nsp = get_namespace_oid("nova", true);
-    if (!OidIsValid(nsp)) return;
-    Oid relid = get_relname_relid("breaker_config", nsp);
-    if (!OidIsValid(relid)) return;
-    AttrNumber name_att = get_attnum(relid, "name");
-    AttrNumber options_att = get_attnum(relid, "options");
-    if (name_att == InvalidAttrNumber || options_att == InvalidAttrNumber) return;
-    Relation rel = table_open(relid, AccessShareLock);
-    Snapshot snap = RegisterSnapshot(GetLatestSnapshot());
-    TableScanDesc scan = table_beginscan(rel, snap, 0, nullptr);
-    HeapTuple tup;
-    while ((tup = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
-      bool isnull = false;
-      Datum d = heap_getattr(tup, name_att, RelationGetDescr(rel), &isnull);
-      if (isnull) continue;
-      char *n = TextDatumGetCString(d);
-      bool match = strcmp(n, name) == 0;
-      pfree(n);
-      if (!match) continue;
-      Datum o = heap_getattr(tup, options_att, RelationGetDescr(rel), &isnull);
-      if (!isnull) {
-        Jsonb *jb = DatumGetJsonbP(o);
-        row.options = JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
-      }
-      break;
-    }
-    table_endscan(scan);
-    UnregisterSnapshot(snap);
-    table_close(rel, AccessShareLock);
+    if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("breaker_config", nsp))) return;
+    ConfigQuery q{name, CurrentMemoryContext, nullptr};
+    nova::pg::run_as(nova::pg::extension_owner(), config_query_body, &q);
+    row.options = q.options;
     row.consulted = true;
   });
   return row;
 }
 
-int64 interval_us(const Interval *iv);
-
-// Interval text → microseconds via PostgreSQL's own interval parser (months count 30 days).
-std::optional<int64_t> parse_duration(const std::string &text) {
-  Interval *iv = nullptr;
-  try {
-    // interval_in is a pure function: catching its error leaves no resource behind.
-    nova::pg::guard([&] {
-      iv = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(text.c_str()),
-                                                 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
-    });
-  } catch (const nova::pg::PgError &) {
-    return std::nullopt;
-  }
-  return interval_us(iv);
-}
+std::optional<int64_t> parse_duration(const std::string &text) { return core::parse_interval_us(text); }
 
 core::Config parse_options(const char *name, const char *json) {
   return core::parse_config(json, parse_duration, core::default_config_for(name));
@@ -201,65 +319,71 @@ core::Config parse_stored_options(const char *name, const char *json) {
   }
 }
 
-// Creates the slot for `name` (or finds it when another backend just did).
-int create_slot(const char *name, const core::Config &cfg, bool loaded) {
+// The slot of (db, name), created when missing (reclaiming one when the table is
+// full), returned with its lock held exclusively.
+int create_or_lock(Oid db, const char *name, uint32 h, const core::Config &cfg, const ConfigRow &row) {
   LWLockAcquire(directory_lock(), LW_EXCLUSIVE);
-  int found = find_slot(name);
+  int found = find_slot(db, name, h);
   if (found >= 0) {
+    LWLockAcquire(slot_lock(found), LW_EXCLUSIVE);
     LWLockRelease(directory_lock());
     return found;
   }
-  if (g_shared->nused >= kSlots) {
+  if (g_shared->nused >= kSlots && !reclaim_one(db)) {
     LWLockRelease(directory_lock());
     throw nova::Error("53400", "too many circuit breakers",
-                      "All " + std::to_string(kSlots) + " shared breaker slots are in use.",
-                      "Breakers live until the server restarts; reuse names.");
+                      "All " + std::to_string(kSlots) +
+                          " shared breaker slots hold configured, forced, reserved or probing breakers.",
+                      "Delete rows of nova.breaker_config that are no longer needed, or force unused breakers closed.");
   }
-  uint32 start = name_hash(name) % kSlots;
+  uint32 start = h % kSlots;
   int idx = -1;
-  for (int k = 0; k < kSlots; k++) {
+  for (int k = 0; k < kSlots && idx < 0; k++) {
     int i = static_cast<int>((start + k) % kSlots);
-    if (!g_shared->slots[i].used) {
-      idx = i;
-      break;
-    }
+    if (g_shared->slots[i].status != kUsed) idx = i;
   }
   Slot &s = g_shared->slots[idx];
+  LWLockAcquire(slot_lock(idx), LW_EXCLUSIVE);
+  s.db = db;
+  s.hash = h;
   strlcpy(s.name, name, kNameLen);
-  core::init(s.b, cfg, now_us());
-  s.config_loaded = loaded;
+  int64 now = now_us();
+  core::init(s.b, cfg, now);
+  s.config_loaded = row.consulted;
+  s.pinned_by_config = row.options != nullptr;
   s.last_reclaim_us = 0;
-  pg_write_barrier();
-  s.used = true;
+  s.last_used_us = now;
+  s.status = kUsed;
   g_shared->nused++;
   LWLockRelease(directory_lock());
   return idx;
 }
 
-// The slot of `name`, created on first use; its configuration is read from
-// nova.breaker_config the first time a transaction in a nova database uses it.
-int ensure_slot(const char *name) {
-  int idx = find_slot(name);
+// The current database's slot for `name`, created on first use, with its lock held
+// exclusively; its configuration is read from nova.breaker_config the first time a
+// transaction uses it. No lock is held while the table is read.
+int ensure_locked(const char *name) {
+  Oid db = MyDatabaseId;
+  uint32 h = name_hash(db, name);
+  int idx = lock_existing(db, name, h);
   if (idx >= 0 && g_shared->slots[idx].config_loaded) return idx;
+  if (idx >= 0) LWLockRelease(slot_lock(idx));
   ConfigRow row = read_config_row(name);
   core::Config cfg = row.options ? parse_stored_options(name, row.options) : core::default_config_for(name);
-  if (idx < 0) idx = create_slot(name, cfg, row.consulted);
-  if (row.consulted) {
-    Slot &s = g_shared->slots[idx];
-    LWLockAcquire(slot_lock(idx), LW_EXCLUSIVE);
-    if (!s.config_loaded) {
-      core::reconfigure(s.b, cfg, now_us());
-      s.config_loaded = true;
-    }
-    LWLockRelease(slot_lock(idx));
+  idx = create_or_lock(db, name, h, cfg, row);
+  Slot &s = g_shared->slots[idx];
+  if (row.consulted && !s.config_loaded) {
+    core::reconfigure(s.b, cfg, now_us());
+    s.config_loaded = true;
+    s.pinned_by_config = row.options != nullptr;
   }
   return idx;
 }
 
-int ensure_slot_checked(const char *name) {
+int ensure_locked_checked(const char *name) {
   require_shmem();
   check_name(name);
-  return ensure_slot(name);
+  return ensure_locked(name);
 }
 
 // ---- half-open permits of exiting or dead backends ---------------------------------------
@@ -268,7 +392,7 @@ void release_my_permits(int, Datum) {
   if (g_shared == nullptr) return;
   for (int i = 0; i < kSlots; i++) {
     Slot &s = g_shared->slots[i];
-    if (!s.used) continue;
+    if (s.status != kUsed) continue;
     if (LWLockHeldByMe(slot_lock(i))) LWLockRelease(slot_lock(i));
     LWLockAcquire(slot_lock(i), LW_EXCLUSIVE);
     core::release_owner(s.b, MyProcPid);
@@ -284,13 +408,14 @@ void register_exit_hook() {
 
 bool backend_alive(int64_t pid) { return pid == MyProcPid || BackendPidGetProc(static_cast<int>(pid)) != nullptr; }
 
-// ---- operations ------------------------------------------------------------------------------
+// ---- operations (the current database's breakers) -------------------------------------------
 
 bool do_allow(const char *name) {
-  int idx = ensure_slot_checked(name);
+  require_shmem();
+  check_name(name);
   register_exit_hook();
+  int idx = ensure_locked(name);
   Slot &s = g_shared->slots[idx];
-  LWLockAcquire(slot_lock(idx), LW_EXCLUSIVE);
   int64 now = now_us();
   const core::Breaker &b = s.b;
   // All permits taken: reclaim those of backends that died without running their exit hook.
@@ -303,6 +428,7 @@ bool do_allow(const char *name) {
   core::State before = s.b.state;
   core::Permit p = core::allow(s.b, now, random01(), MyProcPid);
   core::State after = s.b.state;
+  s.last_used_us = now;
   LWLockRelease(slot_lock(idx));
   nova::metrics::breaker_allowed(name, p != core::Permit::kDenied, core::state_name(before), core::state_name(after));
   if (before != after)
@@ -312,11 +438,12 @@ bool do_allow(const char *name) {
 }
 
 const char *do_record(const char *name, bool success, int64 duration_us) {
-  int idx = ensure_slot_checked(name);
+  int idx = ensure_locked_checked(name);
   Slot &s = g_shared->slots[idx];
-  LWLockAcquire(slot_lock(idx), LW_EXCLUSIVE);
+  int64 now = now_us();
   core::State before = s.b.state;
-  core::State after = core::record(s.b, success, duration_us, now_us(), random01(), MyProcPid);
+  core::State after = core::record(s.b, success, duration_us, now, random01(), MyProcPid);
+  s.last_used_us = now;
   LWLockRelease(slot_lock(idx));
   nova::metrics::breaker_recorded(name, success, core::state_name(before), core::state_name(after));
   if (before != after)
@@ -325,10 +452,12 @@ const char *do_record(const char *name, bool success, int64 duration_us) {
   return core::state_name(after);
 }
 
+// Does not create the breaker: one never used is CLOSED.
 const char *do_state(const char *name) {
-  if (!nova::pg::shmem_available() || g_shared == nullptr) return "UNAVAILABLE";
-  int idx = ensure_slot_checked(name);
-  LWLockAcquire(slot_lock(idx), LW_SHARED);
+  if (!shmem_ready()) return "UNAVAILABLE";
+  check_name(name);
+  int idx = lock_existing(MyDatabaseId, name, name_hash(MyDatabaseId, name));
+  if (idx < 0) return core::state_name(core::State::kClosed);
   core::State st = g_shared->slots[idx].b.state;
   LWLockRelease(slot_lock(idx));
   return core::state_name(st);
@@ -366,16 +495,17 @@ void apply_pending(bool reload_instead) {
   for (int k = 0; k < g_npending; k++) {
     const PendingConfig &p = g_pending[k];
     if (!p.live) continue;
-    int idx = find_slot(p.name);  // created by _breaker_prepare_config
+    // Created by _breaker_prepare_config; if reclaimed since, the first use reads the row.
+    int idx = lock_existing(MyDatabaseId, p.name, name_hash(MyDatabaseId, p.name));
     if (idx < 0) continue;
     Slot &s = g_shared->slots[idx];
-    LWLockAcquire(slot_lock(idx), LW_EXCLUSIVE);
     if (reload_instead) {
       s.config_loaded = false;
     } else {
       core::reconfigure(s.b, p.cfg, now_us());
       s.config_loaded = true;
     }
+    s.pinned_by_config = true;
     LWLockRelease(slot_lock(idx));
   }
 }
@@ -416,41 +546,22 @@ void breaker_init() {
 }
 NOVA_MODULE_INIT(breaker_init);
 
-// ---- C++ API error handling: exceptions become ereport once the C++ frames are gone ----------
+// ---- C++ API error handling ------------------------------------------------------------------
 
-struct Raised {
-  bool any = false;
-  ErrorData *edata = nullptr;
-  int code = ERRCODE_INTERNAL_ERROR;
-  char *message = nullptr, *detail = nullptr, *hint = nullptr;
-};
-
+// Runs f through the common boundary (src/pg/boundary.h): a C++ exception becomes
+// a PostgreSQL ERROR once f's frames are unwound, a PgError is re-raised unchanged.
 template <typename F>
 void api_call(F &&f) {
-  Raised r;
-  try {
-    f();
-  } catch (const nova::pg::PgError &e) {
-    r.any = true;
-    r.edata = e.edata();
-  } catch (const nova::Error &e) {
-    r.any = true;
-    const char *st = e.sqlstate();
-    r.code = MAKE_SQLSTATE(st[0], st[1], st[2], st[3], st[4]);
-    r.message = pstrdup(e.what());
-    r.detail = e.detail().empty() ? nullptr : pstrdup(e.detail().c_str());
-    r.hint = e.hint().empty() ? nullptr : pstrdup(e.hint().c_str());
-  } catch (const std::exception &e) {
-    r.any = true;
-    r.message = pstrdup(e.what());
-  } catch (...) {
-    r.any = true;
-    r.message = pstrdup("unknown C++ exception in circuit breaker");
-  }
-  if (!r.any) return;
-  if (r.edata) ReThrowError(r.edata);
-  ereport(ERROR, (errcode(r.code), errmsg_internal("%s", r.message), r.detail ? errdetail_internal("%s", r.detail) : 0,
-                  r.hint ? errhint("%s", r.hint) : 0));
+  using Fn = std::remove_reference_t<F>;
+  LOCAL_FCINFO(fcinfo, 0);
+  InitFunctionCallInfoData(*fcinfo, nullptr, 0, InvalidOid, nullptr, nullptr);
+  fcinfo->context = reinterpret_cast<Node *>(&f);
+  (void)nova::pg::call_guarded(
+      [](FunctionCallInfo fc) -> Datum {
+        (*reinterpret_cast<Fn *>(fc->context))();
+        return static_cast<Datum>(0);
+      },
+      fcinfo);
 }
 
 // Interval → microseconds (a month counts 30 days), saturating instead of overflowing.
@@ -469,7 +580,7 @@ int64 interval_us(const Interval *iv) {
 
 }  // namespace
 
-// ---- the C++ API (breaker_api.h) ------------------------------------------------------------
+// ---- the C++ API (breaker_api.h): the relay worker, in its own database ----------------------
 
 namespace nova::pg::breaker {
 
@@ -491,7 +602,7 @@ const char *state(const char *name) {
   return st;
 }
 
-bool available() { return nova::pg::shmem_available() && g_shared != nullptr; }
+bool available() { return shmem_ready(); }
 
 }  // namespace nova::pg::breaker
 
@@ -499,6 +610,8 @@ bool available() { return nova::pg::shmem_available() && g_shared != nullptr; }
 
 NOVA_FUNCTION(nova_breaker_allow) {
   char *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+  check_name(name);
+  check_reserved(name);
   PG_RETURN_BOOL(do_allow(name));
 }
 
@@ -513,8 +626,12 @@ NOVA_FUNCTION(nova_breaker_record) {
     if (duration < 0)
       throw nova::Error(nova::sqlstate::kInvalidParameterValue, "call duration must not be negative");
   }
+  check_name(name);
+  check_reserved(name);
   const char *st = do_record(name, success, duration);
-  PG_RETURN_TEXT_P(cstring_to_text(st));
+  text *out = nullptr;
+  nova::pg::guard([&] { out = cstring_to_text(st); });
+  PG_RETURN_TEXT_P(out);
 }
 
 NOVA_FUNCTION(nova_breaker_force) {
@@ -524,11 +641,14 @@ NOVA_FUNCTION(nova_breaker_force) {
   if (!target)
     throw nova::Error(nova::sqlstate::kInvalidParameterValue, "invalid circuit breaker state \"" + std::string(word) + "\"",
                       "", "Use closed, open (= forced_open), forced_open, half_open, disabled or metrics_only.");
-  int idx = ensure_slot_checked(name);
+  check_name(name);
+  check_reserved(name);
+  int idx = ensure_locked_checked(name);
   Slot &s = g_shared->slots[idx];
-  LWLockAcquire(slot_lock(idx), LW_EXCLUSIVE);
+  int64 now = now_us();
   core::State before = s.b.state;
-  core::force(s.b, *target, now_us(), random01());
+  core::force(s.b, *target, now, random01());
+  s.last_used_us = now;
   LWLockRelease(slot_lock(idx));
   nova::metrics::breaker_forced(name, core::state_name(before), core::state_name(*target));
   elog(LOG, "nova: circuit breaker \"%s\" forced from %s to %s", name, core::state_name(before),
@@ -540,12 +660,14 @@ NOVA_FUNCTION(nova_breaker_force) {
 // wrapper nova.breaker_configure stores them in nova.breaker_config).
 NOVA_FUNCTION(nova_breaker_prepare_config) {
   char *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-  check_name(name);
   Jsonb *jb = PG_GETARG_JSONB_P(1);
   char *json = JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
+  check_name(name);
+  check_reserved(name);
   core::Config cfg = parse_options(name, json);
-  if (nova::pg::shmem_available() && g_shared != nullptr) {
-    ensure_slot(name);  // a full table is an error now, not at commit
+  if (shmem_ready()) {
+    int idx = ensure_locked(name);  // a full table is an error now, not at commit
+    LWLockRelease(slot_lock(idx));
     add_pending(name, cfg);
   }
   PG_RETURN_VOID();
@@ -567,32 +689,45 @@ struct StateRow {
   char name[kNameLen];
   core::Metrics m;
   int64 now;
-  char config[1024];
+  core::Config cfg;
+  char *config;  // palloc'd JSON
 };
 
+// The current database's breakers (nova.breakers).
 NOVA_FUNCTION(nova_breaker_states) {
   require_shmem();
-  // Load the configuration of breakers first used outside a transaction (e.g. by the relay).
+  Oid db = MyDatabaseId;
+  // Names of this database's breakers whose configuration is not loaded yet (e.g.
+  // first used by the relay outside a transaction): load it now.
+  auto *names = static_cast<char(*)[kNameLen]>(palloc0(sizeof(char[kNameLen]) * kSlots));
+  int nnames = 0;
+  LWLockAcquire(directory_lock(), LW_SHARED);
   for (int i = 0; i < kSlots; i++) {
-    Slot &s = g_shared->slots[i];
-    if (s.used && !s.config_loaded) ensure_slot(s.name);
+    const Slot &s = g_shared->slots[i];
+    if (s.status == kUsed && s.db == db && !s.config_loaded) strlcpy(names[nnames++], s.name, kNameLen);
   }
-  // Snapshot every breaker into plain memory; no PostgreSQL call while C++ objects live.
+  LWLockRelease(directory_lock());
+  for (int k = 0; k < nnames; k++) LWLockRelease(slot_lock(ensure_locked(names[k])));
+  // Snapshot into plain memory under the locks; no PostgreSQL call while C++ objects live.
   auto *rows = static_cast<StateRow *>(palloc0(sizeof(StateRow) * kSlots));
   int nrows = 0;
+  LWLockAcquire(directory_lock(), LW_SHARED);
   for (int i = 0; i < kSlots; i++) {
     Slot &s = g_shared->slots[i];
-    if (!s.used) continue;
-    pg_read_barrier();
+    if (s.status != kUsed || s.db != db) continue;
     StateRow &r = rows[nrows++];
     strlcpy(r.name, s.name, kNameLen);
     LWLockAcquire(slot_lock(i), LW_SHARED);
     r.now = now_us();
     r.m = core::metrics(s.b, r.now);
-    core::Config cfg = s.b.config;
+    r.cfg = s.b.config;
     LWLockRelease(slot_lock(i));
-    std::string j = core::config_to_json(cfg);
-    strlcpy(r.config, j.c_str(), sizeof r.config);
+  }
+  LWLockRelease(directory_lock());
+  for (int k = 0; k < nrows; k++) {
+    std::string j = core::config_to_json(rows[k].cfg);
+    const char *js = j.c_str();
+    nova::pg::guard([&] { rows[k].config = pstrdup(js); });
   }
   nova::pg::guard([&] {
     InitMaterializedSRF(fcinfo, 0);

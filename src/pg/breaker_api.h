@@ -2,7 +2,9 @@
 // Each call may ereport(ERROR); call from PostgreSQL-style code (not from librdkafka threads).
 //
 // Same breakers as nova.breaker_allow / breaker_record / breaker_force / nova.breakers:
-// one state per name per cluster, in shared memory. allow() and record() raise
+// one state per name per database (the current database, MyDatabaseId), in shared
+// memory. Unlike the SQL functions, these may use the reserved names (`kafka`,
+// `nova.*`; docs/breakers.md) whatever the current user. allow() and record() raise
 // ERROR 55000 when nova is not preloaded (see available()).
 // The breaker's options come from nova.breaker_config; they are read the first time
 // the breaker is used inside a transaction (call allow() inside one, or they stay
@@ -21,7 +23,8 @@ bool allow(const char *name);
 // Record the outcome of a call; duration_us < 0 when unknown. Returns the new state name.
 const char *record(const char *name, bool success, int64 duration_us);
 // Current state name: CLOSED, OPEN, HALF_OPEN, FORCED_OPEN, DISABLED, METRICS_ONLY;
-// "UNAVAILABLE" (no error) when nova is not preloaded.
+// "UNAVAILABLE" (no error) when nova is not preloaded. Does not create the breaker:
+// one this database never used is CLOSED.
 const char *state(const char *name);
 // True when breakers are usable (nova preloaded, shared memory attached).
 bool available();

@@ -124,8 +124,10 @@ void define_gucs() {
   DefineCustomIntVariable("nova.relay_max_attempts", "Failed deliveries before an event moves to nova.outbox_dead.",
                           nullptr, &nova_guc_relay_max_attempts, 10, 1, 1000000, PGC_SIGHUP, 0, nullptr, nullptr,
                           nullptr);
+  // Superuser-only: a role that could widen the leeway could use tokens that
+  // expired long ago (docs/jwt.md). ALTER ROLE/DATABASE ... SET by an admin works.
   DefineCustomIntVariable("nova.jwt_leeway", "Clock skew allowed when checking JWT exp, nbf and iat.", nullptr,
-                          &nova_guc_jwt_leeway, 30, 0, 86400, PGC_USERSET, GUC_UNIT_S, nullptr, nullptr, nullptr);
+                          &nova_guc_jwt_leeway, 30, 0, 86400, PGC_SUSET, GUC_UNIT_S, nullptr, nullptr, nullptr);
   if (preloading)
     DefineCustomIntVariable("nova.jwt_cache_entries", "Capacity of the shared JWT verification cache.", nullptr,
                           &nova_guc_jwt_cache_entries, 65536, 0, 16 * 1024 * 1024, PGC_POSTMASTER, 0, nullptr,
@@ -138,8 +140,10 @@ void define_gucs() {
                              &nova_guc_correlation_id, "", PGC_USERSET, 0, check_correlation_id, nullptr, nullptr);
   DefineCustomStringVariable("nova.traceparent", "W3C traceparent of the current request (SET LOCAL it).", nullptr,
                              &nova_guc_traceparent, "", PGC_USERSET, 0, check_traceparent, nullptr, nullptr);
+  // Superuser-only: a writer that could turn it off would skip schema validation
+  // (docs/schemas.md). ALTER ROLE/DATABASE ... SET by an admin works.
   DefineCustomEnumVariable("nova.validate_events", "Schema validation of outbox writes: error, warn or off.", nullptr,
-                           &nova_guc_validate_events, NOVA_VALIDATE_ERROR, validate_options, PGC_USERSET, 0, nullptr,
+                           &nova_guc_validate_events, NOVA_VALIDATE_ERROR, validate_options, PGC_SUSET, 0, nullptr,
                            nullptr, nullptr);
   // Superuser only: a service must not be able to lift the limit for itself (docs/security.md).
   DefineCustomIntVariable("nova.max_event_bytes",

@@ -13,12 +13,12 @@ extern char *nova_guc_topic_prefix;      // nova.topic_prefix (sighup)
 extern int nova_guc_relay_batch_size;    // nova.relay_batch_size (sighup)
 extern int nova_guc_relay_idle_timeout;  // nova.relay_idle_timeout, milliseconds (sighup)
 extern int nova_guc_relay_max_attempts;  // nova.relay_max_attempts (sighup)
-extern int nova_guc_jwt_leeway;          // nova.jwt_leeway, seconds (user)
+extern int nova_guc_jwt_leeway;          // nova.jwt_leeway, seconds (superuser)
 extern int nova_guc_jwt_cache_entries;   // nova.jwt_cache_entries (postmaster)
 extern int nova_guc_cache_memory;        // nova.cache_memory, kilobytes (postmaster)
 extern char *nova_guc_correlation_id;    // nova.correlation_id (user)
 extern char *nova_guc_traceparent;       // nova.traceparent (user)
-extern int nova_guc_validate_events;     // nova.validate_events (user), NOVA_VALIDATE_*
+extern int nova_guc_validate_events;     // nova.validate_events (superuser), NOVA_VALIDATE_*
 extern int nova_guc_max_event_bytes;     // nova.max_event_bytes, bytes (superuser)
 }
 

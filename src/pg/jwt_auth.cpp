@@ -50,6 +50,7 @@ extern "C" {
 #include "pg/guc.h"
 #include "pg/identity.h"
 #include "pg/module.h"
+#include "pg/run_as.h"
 
 namespace {
 
@@ -130,31 +131,25 @@ Oid keys_owner() {
   return owner;
 }
 
-// Runs body(arg) connected to SPI as the key table's owner. Plain C: no C++ objects
-// live in these frames (PostgreSQL errors longjmp through them; the caller guards).
-void run_as_owner(void (*body)(void *), void *arg) {
-  Oid owner = keys_owner();
-  Oid save_user;
-  int save_sec;
-  GetUserIdAndSecContext(&save_user, &save_sec);
+// Runs body(arg) connected to SPI as the key table's owner, through the one
+// run-as helper (src/pg/run_as.h: restricted operation, search_path pinned).
+// Plain C: no C++ objects live in these frames (PostgreSQL errors longjmp
+// through them; the caller guards).
+struct OwnerCall {
+  void (*body)(void *);
+  void *arg;
+};
+
+void spi_call(void *p) {
+  auto *c = static_cast<OwnerCall *>(p);
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
-  SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-  int nest = NewGUCNestLevel();
-  PG_TRY();
-  {
-    (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
-                            0, false);
-    body(arg);
-  }
-  PG_CATCH();
-  {
-    SetUserIdAndSecContext(save_user, save_sec);  // GUCs and SPI: the abort cleans up
-    PG_RE_THROW();
-  }
-  PG_END_TRY();
-  AtEOXact_GUC(true, nest);
-  SetUserIdAndSecContext(save_user, save_sec);
+  c->body(c->arg);
   SPI_finish();
+}
+
+void run_as_owner(void (*body)(void *), void *arg) {
+  OwnerCall c{body, arg};
+  nova::pg::run_as(keys_owner(), spi_call, &c);
 }
 
 SPIPlanPtr prepare_kept(const char *sql, int nargs, Oid *types) {
@@ -317,7 +312,10 @@ Jsonb *authenticate_uncached(std::string_view token, double now, double leeway, 
   entry->exp = v.exp.value_or(0);
   entry->nbf = v.nbf.value_or(0);
   entry->iat = v.iat.value_or(0);
-  entry->sub = pstrdup(v.sub.c_str());
+  const char *sub = v.sub.c_str();
+  char *sub_copy = nullptr;
+  nova::pg::guard([&] { sub_copy = pstrdup(sub); });  // C++ objects are alive here
+  entry->sub = sub_copy;
   entry->sub_len = v.sub.size();
   entry->claims = jb;
   return jb;
@@ -361,8 +359,10 @@ NOVA_FUNCTION(nova_authenticate) {
 
 // CHECK (nova._jwt_key_check(algorithm, key)) on nova.jwt_keys: true, or an error saying why.
 NOVA_FUNCTION(nova_jwt_key_check) {
-  std::string alg = text_to_cstring(PG_GETARG_TEXT_PP(0));
+  // Both arguments are read (detoasting may ERROR) before the first C++ object exists.
+  char *alg_arg = text_to_cstring(PG_GETARG_TEXT_PP(0));
   text *k = PG_GETARG_TEXT_PP(1);
+  std::string alg(alg_arg);
   std::string_view key(VARDATA_ANY(k), VARSIZE_ANY_EXHDR(k));
   nova::jwt_keyset::check_key(alg, key);
   // And the verifier itself must accept it for that algorithm.

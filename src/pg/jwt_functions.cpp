@@ -101,17 +101,31 @@ std::string jsonb_to_string(Datum jb) {
   throw nova::Error(nova::sqlstate::kInvalidParameterValue, msg, std::move(detail), std::move(hint));
 }
 
-std::vector<std::string> algorithm_list(ArrayType *arr) {
-  std::vector<std::string> out;
+// The elements of a text[] argument, detoasted; plain C (may ERROR): call it
+// before any C++ object of the entry point exists.
+struct TextArray {
+  int n;
+  int ndim;
+  text **elems;  // nullptr where the element is NULL
+};
+
+TextArray read_text_array(ArrayType *arr) {
+  TextArray out{0, ARR_NDIM(arr), nullptr};
   Datum *elems = nullptr;
   bool *nulls = nullptr;
-  int n = 0;
-  nova::pg::guard([&] { deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n); });
-  if (ARR_NDIM(arr) > 1) bad_param("algorithms must be a one-dimensional array");
-  if (n == 0) bad_param("algorithms must not be empty", {}, "Pass NULL to allow every algorithm the key supports.");
-  for (int i = 0; i < n; i++) {
-    if (nulls[i]) bad_param("algorithms must not contain NULL");
-    std::string name(text_view(DatumGetTextPP(elems[i])));
+  deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &out.n);
+  out.elems = static_cast<text **>(palloc0(sizeof(text *) * (out.n > 0 ? out.n : 1)));
+  for (int i = 0; i < out.n; i++) out.elems[i] = nulls[i] ? nullptr : DatumGetTextPP(elems[i]);
+  return out;
+}
+
+std::vector<std::string> algorithm_list(const TextArray &arr) {
+  std::vector<std::string> out;
+  if (arr.ndim > 1) bad_param("algorithms must be a one-dimensional array");
+  if (arr.n == 0) bad_param("algorithms must not be empty", {}, "Pass NULL to allow every algorithm the key supports.");
+  for (int i = 0; i < arr.n; i++) {
+    if (arr.elems[i] == nullptr) bad_param("algorithms must not contain NULL");
+    std::string name(text_view(arr.elems[i]));
     if (!nova::jwt::alg_from_name(name))
       bad_param("unsupported JWT algorithm", "algorithm \"" + name.substr(0, 32) + "\"",
                 "Supported (case-sensitive): HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, "
@@ -131,13 +145,21 @@ nova::jwt::KeySet nova::pg::cached_keys(std::string_view text, nova::jwt::KeyPur
 // NULL token or key → NULL; NULL algorithms/audience/issuer → not constrained.
 NOVA_FUNCTION(nova_jwt_verify) {
   if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) PG_RETURN_NULL();
-  std::string_view token = text_view(PG_GETARG_TEXT_PP(0));
-  std::string_view key = text_view(PG_GETARG_TEXT_PP(1));
+  // Every argument is read (detoasting may ERROR) before the first C++ object exists.
+  text *token_arg = PG_GETARG_TEXT_PP(0);
+  text *key_arg = PG_GETARG_TEXT_PP(1);
+  TextArray algs{};
+  if (!PG_ARGISNULL(2)) algs = read_text_array(PG_GETARG_ARRAYTYPE_P(2));
+  text *audience = PG_ARGISNULL(3) ? nullptr : PG_GETARG_TEXT_PP(3);
+  text *issuer = PG_ARGISNULL(4) ? nullptr : PG_GETARG_TEXT_PP(4);
+  double now = jwt_now();
+  std::string_view token = text_view(token_arg);
+  std::string_view key = text_view(key_arg);
   nova::jwt::VerifyOptions opts;
-  if (!PG_ARGISNULL(2)) opts.algorithms = algorithm_list(PG_GETARG_ARRAYTYPE_P(2));
-  if (!PG_ARGISNULL(3)) opts.audience = std::string(text_view(PG_GETARG_TEXT_PP(3)));
-  if (!PG_ARGISNULL(4)) opts.issuer = std::string(text_view(PG_GETARG_TEXT_PP(4)));
-  opts.now = jwt_now();
+  if (!PG_ARGISNULL(2)) opts.algorithms = algorithm_list(algs);
+  if (audience) opts.audience = std::string(text_view(audience));
+  if (issuer) opts.issuer = std::string(text_view(issuer));
+  opts.now = now;
   opts.leeway = nova_guc_jwt_leeway;
   // Structure before key: a malformed token is reported as such even with a bad key.
   if (token.size() > nova::jwt::kMaxTokenBytes || std::count(token.begin(), token.end(), '.') != 2)
@@ -150,10 +172,15 @@ NOVA_FUNCTION(nova_jwt_verify) {
 // nova.jwt_sign(claims, key, algorithm DEFAULT 'HS256', header DEFAULT NULL) → text.
 NOVA_FUNCTION(nova_jwt_sign) {
   if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2)) PG_RETURN_NULL();
-  std::string claims = jsonb_to_string(PG_GETARG_DATUM(0));
-  std::string_view key = text_view(PG_GETARG_TEXT_PP(1));
-  std::string alg(text_view(PG_GETARG_TEXT_PP(2)));
-  std::string header = PG_ARGISNULL(3) ? std::string() : jsonb_to_string(PG_GETARG_DATUM(3));
+  // Every argument is read (detoasting may ERROR) before the first C++ object exists.
+  Jsonb *claims_arg = PG_GETARG_JSONB_P(0);
+  text *key_arg = PG_GETARG_TEXT_PP(1);
+  text *alg_arg = PG_GETARG_TEXT_PP(2);
+  Jsonb *header_arg = PG_ARGISNULL(3) ? nullptr : PG_GETARG_JSONB_P(3);
+  std::string claims = jsonb_to_string(JsonbPGetDatum(claims_arg));
+  std::string_view key = text_view(key_arg);
+  std::string alg(text_view(alg_arg));
+  std::string header = header_arg ? jsonb_to_string(JsonbPGetDatum(header_arg)) : std::string();
   nova::jwt::KeySet keys = g_key_cache.get(key, nova::jwt::KeyPurpose::kSign);
   std::string token = nova::jwt::sign(claims, keys, alg, header);
   text *out = nullptr;
@@ -167,7 +194,8 @@ NOVA_FUNCTION(nova_jwt_decode_unverified) {
   auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
   if (rsinfo == nullptr || !IsA(rsinfo, ReturnSetInfo) || !(rsinfo->allowedModes & SFRM_Materialize))
     throw nova::Error(nova::sqlstate::kFeatureNotSupported, "set-valued function called in context that cannot accept a set");
-  nova::jwt::Decoded d = nova::jwt::decode_unverified(text_view(PG_GETARG_TEXT_PP(0)));
+  text *token_arg = PG_GETARG_TEXT_PP(0);  // before the first C++ object
+  nova::jwt::Decoded d = nova::jwt::decode_unverified(text_view(token_arg));
   Datum values[2] = {jsonb_from(d.header_json), jsonb_from(d.payload_json)};
   bool nulls[2] = {false, false};
   nova::pg::guard([&] {

@@ -2,7 +2,11 @@
 //
 // Shared memory holds kPartitions independent partitions (src/core/kv_arena.h),
 // each guarded by one LWLock of the "nova_kv_cache" tranche; a key's hash
-// (over MyDatabaseId and the key) picks its partition. Every operation takes
+// (over MyDatabaseId and the key) picks its partition. The hash is PostgreSQL's
+// hash_bytes_extended keyed with a seed drawn from pg_strong_random when the
+// server starts, so nobody can compute keys that collide; and a bucket chain
+// never exceeds kv::kMaxChain entries, so even colliding keys only shorten
+// their own lifetime, never another caller's lookup (docs/cache.md). Every operation takes
 // exactly one partition lock exclusively (a read moves the entry to the front
 // of the LRU list) and calls noexcept core code, so no C++ exception and no
 // PostgreSQL error is raised while a lock is held.
@@ -17,6 +21,7 @@ extern "C" {
 #include "postgres.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "common/hashfn.h"
 #include "storage/lwlock.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -40,6 +45,7 @@ constexpr size_t kMaxKeyBytes = 1024;
 constexpr size_t kMaxValueBytes = 1024 * 1024;
 
 struct Shared {
+  uint64_t seed;  // secret hash seed, drawn at server start
   uint32_t nparts;
   uint64_t part_bytes;
   uint64_t part_offset[kPartitions];
@@ -60,6 +66,10 @@ void shmem_startup(void *mem, bool found) {
   g_locks = GetNamedLWLockTranche("nova_kv_cache");
   if (found) return;
   g_shared->nparts = 0;
+  uint64_t seed = 0;
+  if (!pg_strong_random(&seed, sizeof seed))
+    ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a random seed for the nova cache")));
+  g_shared->seed = seed;
   if (nova_guc_cache_memory <= 0) return;
   uint64_t per = (uint64_t(nova_guc_cache_memory) * 1024 / kPartitions) & ~uint64_t(7);
   char *base = static_cast<char *>(mem) + header_bytes();
@@ -91,6 +101,14 @@ struct Key {
   int part;
 };
 
+// Keyed with the server's secret seed and the database (entries also store and
+// compare the database, so a collision across databases is harmless).
+uint64_t key_hash(const char *data, size_t len) {
+  uint64_t seed = g_shared ? g_shared->seed : 0;
+  seed ^= uint64_t(MyDatabaseId) * 0x9E3779B97F4A7C15ull;
+  return hash_bytes_extended(reinterpret_cast<const unsigned char *>(data), int(len), seed);
+}
+
 Key get_key(FunctionCallInfo fcinfo, int argno) {
   if (PG_ARGISNULL(argno))
     throw nova::Error("22004", "cache key must not be null");
@@ -100,7 +118,7 @@ Key get_key(FunctionCallInfo fcinfo, int argno) {
     throw nova::Error(nova::sqlstate::kProgramLimitExceeded, "cache key too long",
                       "key is " + std::to_string(k.len) + " bytes, the limit is " + std::to_string(kMaxKeyBytes) +
                           " bytes");
-  k.hash = nova::kv::hash_key(MyDatabaseId, k.data, k.len);
+  k.hash = key_hash(k.data, k.len);
   k.part = int(k.hash % kPartitions);
   return k;
 }

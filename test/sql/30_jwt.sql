@@ -392,5 +392,35 @@ SELECT nova.jwt_verify(nova.jwt_sign('{"sub":"u"}', repeat('k', 32)), repeat('k'
 RESET ROLE;
 DROP ROLE nova_jwt_test_user;
 
+-- ---- key texts: a public key is never an HMAC secret (docs/jwt.md, "Key texts") ----
+-- An HS256 token whose HMAC key is the RSA public key text with a newline in front,
+-- made with pgcrypto (not nova's signer): what anyone holding the public key could
+-- forge if that text were taken as a secret.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pgcrypto;
+RESET client_min_messages;
+SELECT pub AS rsa_pub, jpub AS rsa_jpub FROM jwt_keys_t WHERE name = 'rsa' \gset
+SELECT x.s || '.' || translate(rtrim(encode(hmac(x.s, E'\n' || :'rsa_pub', 'sha256'), 'base64'), '='), E'+/\n', '-_') AS forged
+  FROM (SELECT 'eyJhbGciOiJIUzI1NiJ9.' || translate(rtrim(encode(convert_to('{"sub":"admin"}', 'UTF8'), 'base64'), '='),
+                                                    E'+/\n', '-_') AS s) x \gset
+SELECT nova.jwt_sign('{"sub":"u"}', priv, 'RS256') AS rs_token FROM jwt_keys_t WHERE name = 'rsa' \gset
+CREATE ROLE nova_jwt_forger IN ROLE nova_service;
+SET ROLE nova_jwt_forger;
+SELECT nova.jwt_verify(:'forged', E'\n' || :'rsa_pub') AS forged_claims;
+\echo :LAST_ERROR_SQLSTATE
+SELECT nova.jwt_verify(:'forged', E'\r\n ' || :'rsa_pub' || E'\n\n') AS forged_claims;
+\echo :LAST_ERROR_SQLSTATE
+-- a PEM block inside other text is refused outright
+SELECT nova.jwt_verify(:'forged', 'key: ' || :'rsa_pub') AS forged_claims;
+\echo :LAST_ERROR_SQLSTATE
+-- signing with it is not HMAC either
+SELECT nova.jwt_sign('{"sub":"admin"}', E'\n' || :'rsa_pub', 'HS256') AS signed;
+\echo :LAST_ERROR_SQLSTATE
+-- surrounding whitespace does not stop the public key from verifying real RS256 tokens
+SELECT nova.jwt_verify(:'rs_token', E'\n  ' || :'rsa_pub' || E'\n') AS padded_pem_verifies;
+SELECT nova.jwt_verify(:'rs_token', E'\n' || :'rsa_jpub' || E'\n') AS padded_jwk_verifies;
+RESET ROLE;
+DROP ROLE nova_jwt_forger;
+
 RESET nova.jwt_test_now;
 DROP TABLE jwt_keys_t, jwt_extra_t, jwt_algs_t, jwt_s, jwt_aud_t;

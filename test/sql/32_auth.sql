@@ -215,6 +215,24 @@ SELECT nova.jwks_import('[1]');
 \echo :LAST_ERROR_SQLSTATE
 SELECT nova.jwks_import('{"keys":[]}') AS none;
 
+-- ---- key texts: a public key is never an HMAC secret (docs/jwt.md, "Key texts") --------
+-- The P-256 public key text with a newline in front: before 1.1 it passed as an
+-- HS256 secret, and anyone holding the public key could mint tokens.
+SELECT E'\n-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEzvJ4msYsBkUgL8gVcsDZ0Ap4w2rM\n'
+       '28zPccSYUX/NizpkjRwhtIPnZUkAnDgzOHjic161GZUL6+yjEgLIgvXMag==\n-----END PUBLIC KEY-----\n' AS lf_pem \gset
+INSERT INTO nova.jwt_keys (kid, algorithm, key) VALUES ('lf', 'HS256', :'lf_pem');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO nova.jwt_keys (kid, algorithm, key) VALUES ('lf', 'HS256', 'secret: ' || :'lf_pem');
+\echo :LAST_ERROR_SQLSTATE
+-- nor wrapped in an oct JWK
+SELECT nova.jwks_import(jsonb_build_object('keys', jsonb_build_array(jsonb_build_object(
+  'kty', 'oct', 'kid', 'lf-oct', 'alg', 'HS256', 'k', pg_temp.b64url(convert_to(:'lf_pem', 'UTF8'))))));
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS lf_rows FROM nova.jwt_keys WHERE kid LIKE 'lf%';
+-- the same text with whitespace around it is the ES256 key it is
+INSERT INTO nova.jwt_keys (kid, algorithm, key) VALUES ('lf-es', 'ES256', :'lf_pem');
+SELECT kid, algorithm FROM nova.jwt_keys WHERE kid LIKE 'lf%';
+
 -- ---- privileges -----------------------------------------------------------------------
 CREATE ROLE nova_regress_svc IN ROLE nova_service;
 CREATE ROLE nova_regress_nobody;
@@ -240,6 +258,12 @@ SELECT nova.authenticate(:'dave')->>'sub' AS sub;
 SELECT nova.subject(), current_user;
 COMMIT;
 SELECT (nova.jwt_cache_stats()->>'enabled')::boolean AS stats_visible;
+-- an HS256 token HMAC'ed with the public key text is refused, and leaves no identity
+SELECT nova.authenticate(pg_temp.hs('{"alg":"HS256","kid":"lf-es"}', '{"sub":"admin"}', :'lf_pem'));
+\echo :LAST_ERROR_SQLSTATE
+SELECT nova.authenticate(pg_temp.hs('{"alg":"HS256"}', '{"sub":"admin"}', :'lf_pem'));
+\echo :LAST_ERROR_SQLSTATE
+SELECT nova.subject() IS NULL AS no_identity;
 RESET ROLE;
 SET ROLE nova_regress_nobody;
 SELECT nova.authenticate(:'dave');

@@ -223,6 +223,22 @@ SELECT * FROM nova.breaker_config;
 \echo :LAST_ERROR_SQLSTATE
 SELECT nova._breaker_clock_advance('1 s');
 \echo :LAST_ERROR_SQLSTATE
+-- Reserved names: `kafka` (the relay's breaker) and `nova.*` are for superusers and
+-- the extension owner; a service gets 42501 and no breaker changes or appears.
+SELECT nova.breaker_record('kafka', false);
+\echo :LAST_ERROR_SQLSTATE
+SELECT nova.breaker_allow('kafka');
+\echo :LAST_ERROR_SQLSTATE
+SELECT nova.breaker_record('nova.anything', false);
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS reserved_breakers FROM nova.breakers WHERE name = 'kafka' OR name LIKE 'nova.%';
+-- Ten times the slot count of junk names never exhausts the table: idle breakers
+-- are reclaimed, configured ones are kept.
+SELECT count(*) AS junk_allowed FROM generate_series(1, 2560) i WHERE nova.breaker_allow('regress_junk_' || i);
+SELECT count(*) AS junk_failed FROM generate_series(1, 2560) i, LATERAL nova.breaker_record('regress_junkf_' || i, false) r;
+SELECT nova.breaker_allow('regress_legit') AS legit_allowed;
+SELECT count(*) <= 256 AS bounded, count(*) FILTER (WHERE name = 'regress_a') AS configured_kept
+  FROM nova.breakers;
 SET ROLE regress_breaker_nobody;
 SELECT nova.breaker_allow('regress_a');
 \echo :LAST_ERROR_SQLSTATE
@@ -232,6 +248,11 @@ RESET ROLE;
 DROP ROLE regress_breaker_svc;
 DROP ROLE regress_breaker_nobody;
 
+-- An administrator may use the reserved names (here, in a database without the relay).
+SELECT nova.breaker_allow('nova.regress') AS admin_allowed;
+SELECT nova.breaker_force('nova.regress', 'closed');
+
 -- Cleanup: breakers live in shared memory until restart; reset them and drop their configuration.
-SELECT nova.breaker_force(name, 'closed') FROM nova.breakers WHERE name LIKE 'regress\_%';
+SELECT nova.breaker_force(name, 'closed') FROM nova.breakers
+ WHERE name LIKE 'regress\_%' AND name NOT LIKE 'regress\_junk%' ORDER BY name;
 DELETE FROM nova.breaker_config WHERE name LIKE 'regress\_%';

@@ -565,3 +565,28 @@ TEST(BreakerReconfigure, FewerPermitsInHalfOpen) {
 TEST(BreakerPod, FitsSharedMemory) {
   EXPECT_LT(sizeof(b::Breaker), 16u * 1024);
 }
+
+// Durations are parsed in core (no PostgreSQL call whose error would have to be
+// swallowed): PostgreSQL's interval syntax, months as 30 days.
+TEST(BreakerConfig, ParsesIntervalStrings) {
+  using nova::breaker::parse_interval_us;
+  EXPECT_EQ(parse_interval_us("500 ms"), 500000);
+  EXPECT_EQ(parse_interval_us("1s"), 1000000);
+  EXPECT_EQ(parse_interval_us("1 min"), 60000000);
+  EXPECT_EQ(parse_interval_us("2 Minutes 30 seconds"), 150000000);
+  EXPECT_EQ(parse_interval_us("1.5 h"), 5400000000LL);
+  EXPECT_EQ(parse_interval_us("250 us"), 250);
+  EXPECT_EQ(parse_interval_us("1 day"), 86400000000LL);
+  EXPECT_EQ(parse_interval_us("1 mon"), 30 * 86400000000LL);
+  EXPECT_EQ(parse_interval_us("1 year"), 360 * 86400000000LL);
+  EXPECT_EQ(parse_interval_us("00:01:30"), 90000000);
+  EXPECT_EQ(parse_interval_us("01:00"), 3600000000LL);
+  EXPECT_EQ(parse_interval_us("  @ 10 s  "), 10000000);
+  EXPECT_EQ(parse_interval_us("10"), 10000000);
+  EXPECT_EQ(parse_interval_us("-1 s"), -1000000);
+  EXPECT_EQ(parse_interval_us("1 s ago"), -1000000);
+  EXPECT_EQ(parse_interval_us(std::string(400, '9') + " s"), INT64_MAX);
+  for (const char *bad : {"", " ", "fast", "1 fortnight", "s", "1 2", ".", "1:", ":30", "ago", "1 s agox",
+                          "10 s junk", "--1 s", "1e3 s"})
+    EXPECT_FALSE(parse_interval_us(bad).has_value()) << bad;
+}

@@ -5,7 +5,9 @@
 #include <openssl/pem.h>
 
 #include <string>
+#include <utility>
 
+#include "core/jwt.h"
 #include "core/jwt_keyset.h"
 
 using nova::jwt_keyset::check_key;
@@ -101,4 +103,59 @@ TEST(JwtKeyset, JwksImportInfersOnlyUnambiguousAlgorithms) {
   EXPECT_THROW(parse_jwks(R"({"keys":[{"kty":"EC","crv":"P-256","kid":"x","alg":"ES384","x":"AA","y":"AA"}]})"),
                nova::Error);  // alg contradicts crv
   EXPECT_EQ(parse_jwks(R"({"keys":[]})").size(), 0u);
+}
+
+// A public key never becomes an HMAC secret, whatever whitespace surrounds it
+// (docs/jwt.md, "Key texts"): with algorithms unconstrained, anyone holding the
+// public key could otherwise sign HS256 tokens with it.
+TEST(JwtKeyset, KeyTextDetectionIgnoresSurroundingWhitespace) {
+  using nova::jwt_keyset::classify_key_text;
+  using nova::jwt_keyset::KeyTextKind;
+  std::string rsa = pem_public(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t(2048)));
+  const std::pair<std::string, std::string> pads[] = {
+      {"\n", "\n"}, {" ", " "}, {"\r\n", "\r\n\r\n"}, {"\t \n", ""}, {"\xEF\xBB\xBF", "\n"}, {"\xEF\xBB\xBF\n", ""}};
+  for (const auto &[before, after] : pads) {
+    std::string padded = before + rsa + after;
+    EXPECT_EQ(classify_key_text(padded).kind, KeyTextKind::kPem);
+    EXPECT_EQ(classify_key_text(padded).text.substr(0, 10), "-----BEGIN");
+    EXPECT_EQ(msg_of("HS256", padded), "an hmac key must be a secret, not a pem key");
+    EXPECT_EQ(msg_of("RS256", padded), "ok");
+    nova::jwt::KeySet ks = nova::jwt::parse_keys(padded, nova::jwt::KeyPurpose::kVerify);
+    ASSERT_EQ(ks.keys.size(), 1u);
+    EXPECT_NE(ks.keys[0]->type, nova::jwt::Key::Type::kOct);
+    std::string jwk = before + R"({"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"})" + after;
+    EXPECT_EQ(classify_key_text(jwk).kind, KeyTextKind::kJson);
+    EXPECT_EQ(msg_of("HS256", jwk), "key type does not match the algorithm");
+    ks = nova::jwt::parse_keys(jwk, nova::jwt::KeyPurpose::kVerify);
+    ASSERT_EQ(ks.keys.size(), 1u);
+    EXPECT_EQ(ks.keys[0]->type, nova::jwt::Key::Type::kOKP);
+  }
+  // Embedded in other text: refused (22023), never a secret.
+  EXPECT_EQ(msg_of("HS256", "x" + rsa), "key text holds a pem block inside other text");
+  EXPECT_EQ(msg_of("HS256", R"(x{"kty":"oct","k":"AAAA"})"), "key text looks like a jwk but is not a json object");
+  try {
+    nova::jwt::parse_keys("secret:" + rsa, nova::jwt::KeyPurpose::kVerify);
+    ADD_FAILURE() << "an embedded pem block was accepted";
+  } catch (const nova::Error &e) {
+    EXPECT_STREQ(e.sqlstate(), "22023");
+  }
+  // A secret is taken byte for byte: surrounding whitespace is part of it.
+  auto s = classify_key_text(" a-32-byte-secret-for-hs256-tests ");
+  EXPECT_EQ(s.kind, KeyTextKind::kSecret);
+  EXPECT_EQ(s.text, " a-32-byte-secret-for-hs256-tests ");
+}
+
+TEST(JwtKeyset, OctJwkWrappingAPublicKeyIsRefused) {
+  std::string rsa = pem_public(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t(2048)));
+  std::string raw = "\n" + rsa;
+  std::string b64(4 * ((raw.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char *>(b64.data()),
+                          reinterpret_cast<const unsigned char *>(raw.data()), int(raw.size()));
+  b64.resize(size_t(n));
+  while (!b64.empty() && b64.back() == '=') b64.pop_back();
+  for (char &c : b64) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  std::string jwk = R"({"kty":"oct","kid":"wrapped","alg":"HS256","k":")" + b64 + "\"}";
+  EXPECT_EQ(msg_of("HS256", jwk), "an hmac key must be a secret, not a pem key or jwk");
+  EXPECT_THROW(parse_jwks("{\"keys\":[" + jwk + "]}"), nova::Error);
+  EXPECT_THROW(nova::jwt::parse_keys(jwk, nova::jwt::KeyPurpose::kVerify), nova::Error);
 }

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -14,27 +15,32 @@ using nova::kv::Status;
 
 namespace {
 
+// The caller supplies the hash (src/pg/kv_cache.cpp: seeded hash_bytes_extended).
+uint64_t test_hash(uint32_t db, const char *k, size_t n) {
+  return std::hash<std::string>()(std::string(k, n)) * 31 + db;
+}
+
 struct Block {
   explicit Block(size_t n) : mem(n / 8 + 1) { p = Partition::create(mem.data(), n); }
   std::vector<uint64_t> mem;
   Partition *p;
 
   Status set(const std::string &k, const std::string &v, int64_t expires = 0, uint32_t db = 1) {
-    return p->set(nova::kv::hash_key(db, k.data(), k.size()), db, k.data(), k.size(), v.data(), v.size(), expires);
+    return p->set(test_hash(db, k.data(), k.size()), db, k.data(), k.size(), v.data(), v.size(), expires);
   }
   bool get(const std::string &k, std::string *v, int64_t now = 1, uint32_t db = 1) {
     size_t len = 0;
-    uint32_t h = p->find(nova::kv::hash_key(db, k.data(), k.size()), db, k.data(), k.size(), now, &len);
+    uint32_t h = p->find(test_hash(db, k.data(), k.size()), db, k.data(), k.size(), now, &len);
     if (h == nova::kv::kNil) return false;
     v->assign(len, '\0');
     p->read_value(h, v->data());
     return true;
   }
   bool del(const std::string &k, int64_t now = 1, uint32_t db = 1) {
-    return p->remove(nova::kv::hash_key(db, k.data(), k.size()), db, k.data(), k.size(), now);
+    return p->remove(test_hash(db, k.data(), k.size()), db, k.data(), k.size(), now);
   }
   Status incr(const std::string &k, int64_t d, int64_t *out, int64_t exp = 0, int64_t now = 1, uint32_t db = 1) {
-    return p->incr(nova::kv::hash_key(db, k.data(), k.size()), db, k.data(), k.size(), d, exp, now, out);
+    return p->incr(test_hash(db, k.data(), k.size()), db, k.data(), k.size(), d, exp, now, out);
   }
   nova::kv::Stats stats() const {
     nova::kv::Stats s;
@@ -207,4 +213,39 @@ TEST(KvArena, RandomOpsNeverReturnWrongValues) {
   b.p->flush(0);
   EXPECT_EQ(b.stats().entries, 0u);
   EXPECT_EQ(b.stats().used_bytes, 0u);
+}
+
+// Keys that all land in one bucket (what an attacker would craft against an
+// unseeded hash) never make a chain longer than kMaxChain: a full chain gives up
+// its oldest entry, so every lookup walks a bounded number of entries.
+TEST(KvArena, CollidingKeysKeepChainWalksBounded) {
+  Block b(1024 * 1024);
+  const uint64_t same = 0x1234500000ull;  // one hash for every key: one bucket
+  const uint32_t db = 1;
+  for (int i = 0; i < 1000; i++) {
+    std::string k = "collide-" + std::to_string(i);
+    ASSERT_EQ(b.p->set(same, db, k.data(), k.size(), "v", 1, 0), Status::kOk);
+    ASSERT_LE(b.p->chain_length(same), nova::kv::kMaxChain);
+  }
+  EXPECT_EQ(b.p->chain_length(same), nova::kv::kMaxChain);
+  EXPECT_EQ(b.stats().entries, uint64_t(nova::kv::kMaxChain));
+  EXPECT_EQ(b.stats().evictions, uint64_t(1000 - nova::kv::kMaxChain));
+  // The newest kMaxChain keys are all there; older ones were evicted, never confused.
+  size_t len = 0;
+  for (int i = 0; i < 1000; i++) {
+    std::string k = "collide-" + std::to_string(i);
+    bool want = i >= 1000 - int(nova::kv::kMaxChain);
+    EXPECT_EQ(b.p->find(same, db, k.data(), k.size(), 1, &len) != nova::kv::kNil, want) << k;
+  }
+  // incr on a colliding key works and keeps the bound too.
+  int64_t out = 0;
+  std::string c = "counter";
+  ASSERT_EQ(b.p->incr(same, db, c.data(), c.size(), 5, 0, 1, &out), Status::kOk);
+  EXPECT_EQ(out, 5);
+  EXPECT_LE(b.p->chain_length(same), nova::kv::kMaxChain);
+  // Other buckets are untouched.
+  std::string v;
+  EXPECT_EQ(b.set("plain", "ok"), Status::kOk);
+  ASSERT_TRUE(b.get("plain", &v));
+  EXPECT_EQ(v, "ok");
 }
