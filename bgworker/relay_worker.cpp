@@ -16,6 +16,7 @@
 // them. The C++ parts (KafkaSink, relay_util) never call PostgreSQL.
 #include "bgworker/kafka_sink.h"
 #include "bgworker/relay_shared.h"
+#include "bgworker/snapshot.h"
 
 extern "C" {
 #include "postgres.h"
@@ -876,6 +877,8 @@ void nova_relay_main(Datum) {
         set_state(State::kIdle);
         break;
     }
+    // Caught up: publish the next batch of a snapshot (its commit wakes this loop).
+    if (result == BatchResult::kIdle || (result == BatchResult::kSent && error_backoff_ms == 0)) snapshot_step();
     if (result != BatchResult::kNoExtension) {
       logged_no_extension = false;
       maybe_rotate();

@@ -10,3 +10,20 @@ ALTER TABLE nova.outbox_tables ADD COLUMN tombstones boolean NOT NULL DEFAULT fa
 ALTER TABLE nova.outbox_tables ALTER COLUMN tombstones SET DEFAULT true;
 ALTER TABLE nova.outbox_tables ADD COLUMN headers jsonb NOT NULL DEFAULT '{}';
 DROP FUNCTION nova.enable_outbox(regclass, text, name, text, name[]);
+CREATE TABLE nova.snapshot_jobs (
+  id             bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  tbl            regclass    NOT NULL,
+  batch_size     int         NOT NULL CHECK (batch_size BETWEEN 1 AND 1000000),
+  state          text        NOT NULL DEFAULT 'pending'
+                             CHECK (state IN ('pending', 'running', 'done', 'failed', 'cancelled')),
+  key_columns    name[]      NOT NULL,
+  cursor         text[],
+  rows_done      bigint      NOT NULL DEFAULT 0,
+  rows_estimated bigint,
+  started_at     timestamptz NOT NULL DEFAULT now(),
+  finished_at    timestamptz,
+  last_error     text
+);
+CREATE UNIQUE INDEX snapshot_jobs_active_idx ON nova.snapshot_jobs (tbl) WHERE state IN ('pending', 'running');
+-- register_schema gains force => (refuse a schema that rejects current data unless true).
+DROP FUNCTION nova.register_schema(text, jsonb, text);
