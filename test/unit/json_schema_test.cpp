@@ -295,8 +295,10 @@ TEST(JsonSchemaNumbers, IntegerBoundsAreExact) {
   EXPECT_EQ(V(umax, "18446744073709551615"), "$: 18446744073709551615 is greater than maximum 18446744073709551614");
   EXPECT_EQ(V(umax, "18446744073709551614"), "");
   // integers against fractions, exactly
-  Schema frac = S(R"({"minimum": 9007199254740992.5, "maximum": 1e300})");
-  EXPECT_NE(V(frac, "9007199254740992"), "");
+  Schema frac = S(R"({"minimum": 4503599627370495.5, "maximum": 9.223372036854775808e18})");
+  EXPECT_NE(V(frac, "4503599627370495"), "");
+  EXPECT_EQ(V(frac, "9223372036854775808"), "");
+  EXPECT_NE(V(frac, "9223372036854775809"), "");  // equal to the bound as a double, greater exactly
   EXPECT_EQ(V(S(R"({"maximum": 2.5})"), "2"), "");
   EXPECT_NE(V(S(R"({"maximum": 2.5})"), "3"), "");
   EXPECT_NE(V(S(R"({"minimum": -2.5})"), "-3"), "");
@@ -324,10 +326,10 @@ TEST(JsonSchemaMessages, CutOnCharacterBoundaries) {
     std::string value = "\"" + std::string(pad, 'x');
     for (int i = 0; i < 40; i++) value += "\xE2\x82\xAC";  // €
     value += "\"";
-    auto v = S(R"({"maxLength": 1})").validate(json::parse(value));
+    auto v = S(R"({"const": "a"})").validate(json::parse(value));
     ASSERT_TRUE(v.has_value());
     EXPECT_TRUE(ValidUtf8(v->message)) << "pad " << pad << ": " << v->message;
-    EXPECT_NE(v->message.find("...\""), std::string::npos);
+    EXPECT_NE(v->message.find("... does not equal"), std::string::npos) << v->message;
     auto e = S(R"({"enum": ["a"]})").validate(json::parse(value));
     EXPECT_TRUE(ValidUtf8(e->message)) << "pad " << pad;
   }
