@@ -41,6 +41,9 @@ BEGIN
       END IF;
     END LOOP;
   END LOOP;
+  IF NOT has_table_privilege('nova.outbox_tables', 'SELECT') THEN
+    RETURN;
+  END IF;
   FOR t IN SELECT o.tbl, o.exclude_columns FROM nova.outbox_tables o
             WHERE etype IN (o.entity || 'Created', o.entity || 'Updated', o.entity || 'Deleted',
                             o.entity || 'Restored', o.entity || 'Snapshot')
@@ -89,10 +92,12 @@ REVOKE ALL ON nova.event_schemas FROM PUBLIC;
 GRANT SELECT ON nova.event_schemas TO nova_service;
 REVOKE ALL ON FUNCTION nova._event_schemas_invalidate() FROM PUBLIC;
 REVOKE ALL ON FUNCTION nova.register_schema(text, jsonb, text, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION nova.check_schema(text, jsonb), nova._schema_data_rejections(text, jsonb, int),
-  nova._schema_violation(jsonb, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION nova.check_schema(text, jsonb) FROM PUBLIC;
+-- check_schema and register_schema call these as their caller (whoever was
+-- granted those): they run with the caller's rights and read only what the
+-- caller may read, so they stay executable by PUBLIC.
 GRANT EXECUTE ON FUNCTION nova._schema_data_rejections(text, jsonb, int), nova._schema_violation(jsonb, jsonb)
-  TO nova_service;
+  TO PUBLIC;
 REVOKE ALL ON FUNCTION nova.validate_event(text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION nova.check_schema(text, jsonb) TO nova_service;
 GRANT EXECUTE ON FUNCTION nova.validate_event(text, jsonb) TO nova_service;
