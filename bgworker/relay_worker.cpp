@@ -17,6 +17,7 @@
 #include "bgworker/kafka_sink.h"
 #include "bgworker/relay_shared.h"
 #include "pg/metrics.h"
+#include "bgworker/snapshot.h"
 
 extern "C" {
 #include "postgres.h"
@@ -878,6 +879,8 @@ void nova_relay_main(Datum) {
         set_state(State::kIdle);
         break;
     }
+    // Caught up: publish the next batch of a snapshot (its commit wakes this loop).
+    if (result == BatchResult::kIdle || (result == BatchResult::kSent && error_backoff_ms == 0)) snapshot_step();
     if (result != BatchResult::kNoExtension) {
       logged_no_extension = false;
       maybe_rotate();

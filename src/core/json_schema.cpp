@@ -78,16 +78,10 @@ bool type_matches(unsigned types, const json &v) {
 }
 
 std::string short_value(const json &v) {
-  std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
-  return s;
+  return utf8_truncate(v.dump(-1, ' ', false, json::error_handler_t::replace), 60);
 }
 
-std::string number_text(double d) {
-  json j = d;
-  if (std::floor(d) == d && std::fabs(d) < 9.0e15) j = static_cast<long long>(d);
-  return j.dump();
-}
+std::string number_text(const Number &n) { return n.text(); }
 
 uint64_t length_value(const json &v, const std::string &kw, const std::string &path) {
   if (!v.is_number() || !is_integral(v) || (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() < 0) ||
@@ -170,7 +164,7 @@ std::unique_ptr<Node> compile_node(const json &doc, const std::string &path, int
       else invalid("unsupported format \"" + f + "\" at " + path, "supported formats: date-time, uuid, email");
     } else if (kw == "minimum" || kw == "maximum") {
       if (!v.is_number()) invalid("\"" + kw + "\" at " + path + " must be a number, got " + short_value(v));
-      (kw == "minimum" ? node->minimum : node->maximum) = v.get<double>();
+      (kw == "minimum" ? node->minimum : node->maximum) = Number(v);
     } else if (kw == "minLength" || kw == "maxLength") {
       (kw == "minLength" ? node->min_length : node->max_length) = length_value(v, kw, path);
     } else if (kw == "$schema" || kw == "$id" || kw == "title" || kw == "description") {
@@ -198,7 +192,7 @@ std::string render(const std::vector<Segment> &segs) {
 
 bool in_enum(const std::vector<json> &values, const json &v) {
   for (const auto &e : values)
-    if (e == v) return true;
+    if (json_equal(e, v)) return true;
   return false;
 }
 
@@ -210,12 +204,12 @@ std::optional<Violation> check(const Node &n, const json &v, std::vector<Segment
   if (n.never) return fail(segs, "no value is allowed here (schema is false)");
   if (n.has_type && !type_matches(n.types, v))
     return fail(segs, "expected " + type_names(n.types) + ", got " + instance_type(v));
-  if (n.const_value && !(*n.const_value == v))
+  if (n.const_value && !json_equal(*n.const_value, v))
     return fail(segs, "value " + short_value(v) + " does not equal const " + short_value(*n.const_value));
   if (n.enum_values && !in_enum(*n.enum_values, v)) {
     std::string allowed;
     for (const auto &e : *n.enum_values) allowed += (allowed.empty() ? "" : ", ") + short_value(e);
-    if (allowed.size() > 200) allowed = allowed.substr(0, 197) + "...";
+    allowed = utf8_truncate(allowed, 200);
     return fail(segs, "value " + short_value(v) + " is not one of the enum values [" + allowed + "]");
   }
   if (v.is_string()) {
@@ -235,10 +229,9 @@ std::optional<Violation> check(const Node &n, const json &v, std::vector<Segment
     }
   } else if (v.is_number()) {
     if (n.minimum || n.maximum) {
-      double d = v.get<double>();
-      if (n.minimum && d < *n.minimum)
+      if (n.minimum && compare_numbers(v, n.minimum->value) < 0)
         return fail(segs, short_value(v) + " is less than minimum " + number_text(*n.minimum));
-      if (n.maximum && d > *n.maximum)
+      if (n.maximum && compare_numbers(v, n.maximum->value) > 0)
         return fail(segs, short_value(v) + " is greater than maximum " + number_text(*n.maximum));
     }
   } else if (v.is_object()) {
@@ -459,6 +452,86 @@ bool is_email(std::string_view s) {
     return !lit.empty();
   }
   return is_hostname(domain);
+}
+
+namespace {
+
+// An integer as sign and magnitude (covers int64 and uint64).
+struct Int {
+  bool neg;
+  uint64_t mag;
+};
+
+Int as_int(const json &v) {
+  if (v.is_number_unsigned()) return {false, v.get<uint64_t>()};
+  int64_t i = v.get<int64_t>();
+  if (i >= 0) return {false, static_cast<uint64_t>(i)};
+  return {true, static_cast<uint64_t>(-(i + 1)) + 1};
+}
+
+int cmp_mag(uint64_t a, uint64_t b) { return a < b ? -1 : (a > b ? 1 : 0); }
+
+int cmp_int(Int a, Int b) {
+  if (a.neg != b.neg) return a.neg ? -1 : 1;
+  return a.neg ? -cmp_mag(a.mag, b.mag) : cmp_mag(a.mag, b.mag);
+}
+
+// A finite double against an integer, exactly.
+int cmp_double_int(double d, Int i) {
+  constexpr double kTwo64 = 18446744073709551616.0;
+  if (d >= kTwo64) return 1;
+  if (d <= -kTwo64) return -1;
+  double ad = std::fabs(d);
+  double whole = std::floor(ad);  // an integer below 2^64: exact in uint64
+  uint64_t m = static_cast<uint64_t>(whole);
+  bool frac = ad != whole;
+  bool neg = d < 0 && (m != 0 || frac);
+  if (neg != i.neg) return neg ? -1 : 1;
+  int c = m != i.mag ? cmp_mag(m, i.mag) : (frac ? 1 : 0);
+  return neg ? -c : c;
+}
+
+}  // namespace
+
+int compare_numbers(const json &a, const json &b) {
+  bool ai = a.is_number_integer(), bi = b.is_number_integer();  // true for unsigned too
+  if (ai && bi) return cmp_int(as_int(a), as_int(b));
+  if (!ai && !bi) {
+    double x = a.get<double>(), y = b.get<double>();
+    return x < y ? -1 : (x > y ? 1 : 0);
+  }
+  if (!ai) return cmp_double_int(a.get<double>(), as_int(b));
+  return -cmp_double_int(b.get<double>(), as_int(a));
+}
+
+bool json_equal(const json &a, const json &b) {
+  if (a.is_number() && b.is_number()) return compare_numbers(a, b) == 0;
+  if (a.type() != b.type()) return false;
+  if (a.is_array()) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); i++)
+      if (!json_equal(a[i], b[i])) return false;
+    return true;
+  }
+  if (a.is_object()) {
+    if (a.size() != b.size()) return false;
+    for (auto it = a.begin(); it != a.end(); ++it) {
+      auto other = b.find(it.key());
+      if (other == b.end() || !json_equal(it.value(), *other)) return false;
+    }
+    return true;
+  }
+  return a == b;
+}
+
+std::string utf8_truncate(const std::string &s, size_t max_bytes) {
+  if (s.size() <= max_bytes) return s;
+  size_t cut = max_bytes >= 3 ? max_bytes - 3 : 0;
+  // Back up over continuation bytes (10xxxxxx) to the start of the character.
+  size_t back = cut;
+  while (back > 0 && cut - back < 4 && (static_cast<unsigned char>(s[back]) & 0xC0) == 0x80) back--;
+  if ((static_cast<unsigned char>(s[back]) & 0xC0) != 0x80) cut = back;
+  return s.substr(0, cut) + "...";
 }
 
 }  // namespace nova::schema

@@ -45,6 +45,33 @@ inline unsigned expand_types(unsigned t) { return (t & kNumber) ? (t | kInteger)
 // "string", "string or null", "integer, number or null" …
 std::string type_names(unsigned types);
 
+// JSON numbers compared exactly: integers within 64 bits (signed or unsigned)
+// compare as integers, never through double (9007199254740993 > 9007199254740992);
+// an integer against a fraction compares exactly too. Returns <0, 0, >0.
+// Both arguments must be numbers.
+int compare_numbers(const json &a, const json &b);
+// Deep equality of JSON values with numbers compared by compare_numbers()
+// (nlohmann's operator== compares an integer and a float through double).
+bool json_equal(const json &a, const json &b);
+
+// A bound (minimum, maximum) kept as the number the schema wrote.
+struct Number {
+  json value = 0;
+  Number() = default;
+  explicit Number(json v) : value(std::move(v)) {}
+  std::string text() const { return value.dump(); }
+  friend bool operator<(const Number &a, const Number &b) { return compare_numbers(a.value, b.value) < 0; }
+  friend bool operator>(const Number &a, const Number &b) { return compare_numbers(a.value, b.value) > 0; }
+  friend bool operator<=(const Number &a, const Number &b) { return compare_numbers(a.value, b.value) <= 0; }
+  friend bool operator==(const Number &a, const Number &b) { return compare_numbers(a.value, b.value) == 0; }
+  friend bool operator!=(const Number &a, const Number &b) { return !(a == b); }
+};
+
+// `s` when it has at most `max_bytes` bytes, else its start cut on a UTF-8
+// character boundary followed by "...", at most `max_bytes` bytes in all (so an
+// error message never ends in half a character). max_bytes must be >= 3.
+std::string utf8_truncate(const std::string &s, size_t max_bytes);
+
 enum class Format { kNone, kDateTime, kUuid, kEmail };
 const char *format_name(Format f);
 
@@ -61,7 +88,7 @@ struct Node {
   std::optional<json> const_value;
   std::optional<json> default_value;  // annotation only
   Format format = Format::kNone;
-  std::optional<double> minimum, maximum;
+  std::optional<Number> minimum, maximum;
   std::optional<uint64_t> min_length, max_length;
 
   // True when the node accepts every JSON value (`true`, `{}`, annotations only).

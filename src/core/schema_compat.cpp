@@ -18,16 +18,8 @@ struct Ctx {
 
 std::string types_text(const Node &n) { return n.has_type ? type_names(n.types) : "any type"; }
 
-std::string num(double d) {
-  json j = d;
-  if (d == static_cast<double>(static_cast<long long>(d)) && d < 9.0e15 && d > -9.0e15) j = static_cast<long long>(d);
-  return j.dump();
-}
-
 std::string value_text(const json &v) {
-  std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
-  return s;
+  return utf8_truncate(v.dump(-1, ' ', false, json::error_handler_t::replace), 60);
 }
 
 // The values a node restricts to through enum/const, or nullopt when unrestricted.
@@ -35,7 +27,7 @@ std::optional<std::vector<json>> allowed_values(const Node &n) {
   if (n.const_value && n.enum_values) {
     std::vector<json> both;
     for (const auto &e : *n.enum_values)
-      if (e == *n.const_value) both.push_back(e);
+      if (json_equal(e, *n.const_value)) both.push_back(e);
     return both;
   }
   if (n.const_value) return std::vector<json>{*n.const_value};
@@ -44,7 +36,7 @@ std::optional<std::vector<json>> allowed_values(const Node &n) {
 }
 
 bool contains(const std::vector<json> &set, const json &v) {
-  return std::any_of(set.begin(), set.end(), [&](const json &e) { return e == v; });
+  return std::any_of(set.begin(), set.end(), [&](const json &e) { return json_equal(e, v); });
 }
 
 bool subset(const std::vector<json> &a, const std::vector<json> &b) {
@@ -196,7 +188,7 @@ void diff_node(const Node &w, const Node &r, const std::string &path, Ctx &ctx) 
   diff_values(w, r, path, ctx);
 
   unsigned common = wt & rt;
-  auto as_num = [](double d) { return num(d); };
+  auto as_num = [](const Number &n) { return n.text(); };
   auto as_len = [](uint64_t n) { return std::to_string(n); };
   if (common & kString) {
     if (w.format != r.format) {

@@ -1,5 +1,5 @@
-// Correlation ids and trace context (SPEC §2): nova.correlation_id(),
-// nova.traceparent(), the C++ API in correlation.h, and the emit_log_hook that
+// Correlation ids and trace context (docs/correlation.md): nova.correlation_id(),
+// nova.traceparent(), nova.tracestate(), the C++ API in correlation.h, and the emit_log_hook that
 // tags server log records with the correlation id the service supplied.
 #include "pg/correlation.h"
 
@@ -29,6 +29,7 @@ namespace {
 
 constexpr size_t kMaxCorrelation = 128;  // bytes, SPEC §2
 constexpr size_t kTraceparentLen = 55;
+constexpr size_t kMaxTracestate = 512;
 
 LocalTransactionId current_lxid() {
   if (MyProc == nullptr) return InvalidLocalTransactionId;
@@ -51,6 +52,8 @@ struct ParsedHeaders {
   char correlation[kMaxCorrelation + 1] = {0};
   bool has_traceparent = false;
   char traceparent[kTraceparentLen + 1] = {0};
+  bool has_tracestate = false;
+  char tracestate[kMaxTracestate + 1] = {0};
 };
 
 bool iequals(const std::string &a, const char *b) {
@@ -77,13 +80,13 @@ void parse_headers(const char *raw, ParsedHeaders *out) noexcept {
       return;
     }
     // Header names are case-insensitive; PostgREST sends them in lower case.
-    static const char *const kNames[] = {"x-correlation-id", "x-request-id", "traceparent"};
-    const nlohmann::json *found[3] = {nullptr, nullptr, nullptr};
+    static const char *const kNames[] = {"x-correlation-id", "x-request-id", "traceparent", "tracestate"};
+    const nlohmann::json *found[4] = {nullptr, nullptr, nullptr, nullptr};
     for (auto it = j.begin(); it != j.end(); ++it) {
-      for (int i = 0; i < 3; i++)
+      for (int i = 0; i < 4; i++)
         if (found[i] == nullptr && iequals(it.key(), kNames[i])) found[i] = &it.value();
     }
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
       if (found[i] && !found[i]->is_string()) {
         out->status = HeaderStatus::kNotString;
         out->header = kNames[i];
@@ -121,6 +124,22 @@ void parse_headers(const char *raw, ParsedHeaders *out) noexcept {
         std::memcpy(out->traceparent, v.data(), v.size());
         out->traceparent[v.size()] = '\0';
         out->has_traceparent = true;
+      }
+    }
+    if (found[3]) {
+      const std::string &v = found[3]->get_ref<const std::string &>();
+      if (!v.empty()) {
+        const char *problem = v.find('\0') != std::string::npos ? "contains a control character"
+                                                                : tracestate_problem(v.c_str());
+        if (problem) {
+          out->status = HeaderStatus::kBadValue;
+          out->header = kNames[3];
+          out->problem = problem;
+          return;
+        }
+        std::memcpy(out->tracestate, v.data(), v.size());
+        out->tracestate[v.size()] = '\0';
+        out->has_tracestate = true;
       }
     }
   } catch (...) {
@@ -278,6 +297,41 @@ const char *current_traceparent() {
   return nullptr;
 }
 
+const char *current_tracestate() {
+  if (guc_set(nova_guc_tracestate)) return nova_guc_tracestate;
+  const ParsedHeaders *h = request_headers();
+  if (h && h->has_tracestate) return h->tracestate;
+  return nullptr;
+}
+
+Jsonb *headers_with_tracestate(Jsonb *headers) {
+  const char *ts = current_tracestate();
+  if (ts == nullptr) return headers;
+  // An explicit "tracestate" in the event's own headers wins.
+  JsonbValue k;
+  k.type = jbvString;
+  k.val.string.val = const_cast<char *>("tracestate");
+  k.val.string.len = 10;
+  if (headers && getKeyJsonValueFromContainer(&headers->root, k.val.string.val, k.val.string.len, nullptr))
+    return headers;
+  JsonbParseState *state = nullptr;
+  pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
+  if (headers) {
+    JsonbIterator *it = JsonbIteratorInit(&headers->root);
+    JsonbValue v;
+    JsonbIteratorToken tok;
+    while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+      if (tok == WJB_KEY || tok == WJB_VALUE) pushJsonbValue(&state, tok, &v);
+  }
+  pushJsonbValue(&state, WJB_KEY, &k);
+  JsonbValue v;
+  v.type = jbvString;
+  v.val.string.val = const_cast<char *>(ts);
+  v.val.string.len = static_cast<int>(std::strlen(ts));
+  pushJsonbValue(&state, WJB_VALUE, &v);
+  return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, nullptr));
+}
+
 }  // namespace nova::pg
 
 // nova.correlation_id() → text
@@ -288,4 +342,11 @@ NOVA_FUNCTION(nova_traceparent) {
   const char *tp = nova::pg::current_traceparent();
   if (tp == nullptr) PG_RETURN_NULL();
   PG_RETURN_TEXT_P(cstring_to_text(tp));
+}
+
+// nova.tracestate() → text (NULL when the service supplied none)
+NOVA_FUNCTION(nova_tracestate) {
+  const char *ts = nova::pg::current_tracestate();
+  if (ts == nullptr) PG_RETURN_NULL();
+  PG_RETURN_TEXT_P(cstring_to_text(ts));
 }

@@ -9,6 +9,7 @@
 
 extern "C" {
 #include "postgres.h"
+#include "utils/jsonb.h"
 }
 
 namespace nova::pg {
@@ -23,6 +24,15 @@ const char *current_correlation_id();
 // The W3C traceparent supplied by the service (nova.traceparent, then
 // request.headers' traceparent), else nullptr. Same lifetime as above.
 const char *current_traceparent();
+
+// The W3C tracestate supplied by the service (nova.tracestate, then
+// request.headers' tracestate), else nullptr. Same lifetime as above.
+const char *current_tracestate();
+
+// `headers` (an object, or nullptr) with "tracestate" added when the service
+// supplied one and `headers` has none; `headers` itself when there is nothing
+// to add (no allocation on that path). May raise ERROR like the above.
+Jsonb *headers_with_tracestate(Jsonb *headers);
 
 // The correlation id only when the service supplied one (GUC or request header),
 // else nullptr; never generates one.

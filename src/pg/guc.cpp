@@ -22,6 +22,7 @@ int nova_guc_jwt_cache_entries = 65536;
 int nova_guc_cache_memory = 65536;
 char *nova_guc_correlation_id = nullptr;
 char *nova_guc_traceparent = nullptr;
+char *nova_guc_tracestate = nullptr;
 int nova_guc_validate_events = NOVA_VALIDATE_ERROR;
 int nova_guc_max_event_bytes = 1024 * 1024;
 }
@@ -52,6 +53,16 @@ bool check_traceparent(char **newval, void **, GucSource) {
   if (problem) {
     GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
     GUC_check_errmsg("invalid traceparent: %s", problem);
+    return false;
+  }
+  return true;
+}
+
+bool check_tracestate(char **newval, void **, GucSource) {
+  const char *problem = tracestate_problem(*newval);
+  if (problem) {
+    GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+    GUC_check_errmsg("invalid tracestate: %s", problem);
     return false;
   }
   return true;
@@ -100,6 +111,48 @@ const char *traceparent_problem(const char *value) {
   return nullptr;
 }
 
+// W3C trace context tracestate: at most 32 comma-separated list members
+// key=value (empty members allowed), at most 512 bytes in all; keys
+// [a-z0-9][a-z0-9_*/@-]{0,255} (a multi-tenant key has one '@'); values 1-256
+// printable ASCII characters other than ',' and '=', not ending in a space.
+const char *tracestate_problem(const char *value) {
+  if (value == nullptr || value[0] == '\0') return nullptr;
+  size_t len = strlen(value);
+  if (len > 512) return "longer than 512 bytes";
+  int members = 0;
+  size_t i = 0;
+  while (i <= len) {
+    size_t end = i;
+    while (end < len && value[end] != ',') end++;
+    size_t a = i, b = end;  // trim optional white space around the member
+    while (a < b && (value[a] == ' ' || value[a] == '\t')) a++;
+    while (b > a && (value[b - 1] == ' ' || value[b - 1] == '\t')) b--;
+    if (a < b) {
+      if (++members > 32) return "more than 32 list members";
+      size_t eq = a;
+      while (eq < b && value[eq] != '=') eq++;
+      if (eq == b) return "a list member is not key=value";
+      size_t klen = eq - a, vlen = b - eq - 1;
+      if (klen == 0 || klen > 256) return "a key must be 1-256 characters";
+      char c0 = value[a];
+      if (!((c0 >= 'a' && c0 <= 'z') || (c0 >= '0' && c0 <= '9'))) return "a key must start with a-z or 0-9";
+      for (size_t k = a; k < eq; k++) {
+        char c = value[k];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '*' || c == '/' ||
+              c == '@'))
+          return "a key may contain only a-z, 0-9, '_', '-', '*', '/' and '@'";
+      }
+      if (vlen == 0 || vlen > 256) return "a value must be 1-256 characters";
+      for (size_t k = eq + 1; k < b; k++) {
+        unsigned char c = static_cast<unsigned char>(value[k]);
+        if (c < 0x20 || c > 0x7e || c == ',' || c == '=') return "a value may contain only printable ASCII other than ',' and '='";
+      }
+    }
+    i = end + 1;
+  }
+  return nullptr;
+}
+
 void define_gucs() {
   // PostgreSQL allows postmaster-context parameters only while preloading
   // (later it is a FATAL error). Without preloading they keep their defaults,
@@ -140,6 +193,8 @@ void define_gucs() {
                              &nova_guc_correlation_id, "", PGC_USERSET, 0, check_correlation_id, nullptr, nullptr);
   DefineCustomStringVariable("nova.traceparent", "W3C traceparent of the current request (SET LOCAL it).", nullptr,
                              &nova_guc_traceparent, "", PGC_USERSET, 0, check_traceparent, nullptr, nullptr);
+  DefineCustomStringVariable("nova.tracestate", "W3C tracestate of the current request (SET LOCAL it).", nullptr,
+                             &nova_guc_tracestate, "", PGC_USERSET, 0, check_tracestate, nullptr, nullptr);
   // Superuser-only: a writer that could turn it off would skip schema validation
   // (docs/schemas.md). ALTER ROLE/DATABASE ... SET by an admin works.
   DefineCustomEnumVariable("nova.validate_events", "Schema validation of outbox writes: error, warn or off.", nullptr,

@@ -18,6 +18,7 @@ extern int nova_guc_jwt_cache_entries;   // nova.jwt_cache_entries (postmaster)
 extern int nova_guc_cache_memory;        // nova.cache_memory, kilobytes (postmaster)
 extern char *nova_guc_correlation_id;    // nova.correlation_id (user)
 extern char *nova_guc_traceparent;       // nova.traceparent (user)
+extern char *nova_guc_tracestate;        // nova.tracestate (user)
 extern int nova_guc_validate_events;     // nova.validate_events (superuser), NOVA_VALIDATE_*
 extern int nova_guc_max_event_bytes;     // nova.max_event_bytes, bytes (superuser)
 }
@@ -29,4 +30,5 @@ void define_gucs();
 // Check hooks' validation, shared with SQL functions: nullptr when valid, else a reason.
 const char *correlation_id_problem(const char *value);
 const char *traceparent_problem(const char *value);
+const char *tracestate_problem(const char *value);
 }  // namespace nova::pg

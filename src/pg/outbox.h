@@ -3,7 +3,9 @@
 
 extern "C" {
 #include "postgres.h"
+#include "access/htup_details.h"
 #include "utils/jsonb.h"
+#include "utils/rel.h"
 #include "utils/uuid.h"
 }
 
@@ -24,6 +26,11 @@ struct Event {
 // transaction commits. Returns the new event id. Raises ERROR on failure.
 // Call from C-style frames only (no live C++ objects with destructors).
 pg_uuid_t *write(const Event &ev);
+
+// Write one `<Entity>Snapshot` event (headers + "snapshot": "true") for `row`, a
+// whole-row value of `rel`'s row type, with the configuration of its outbox
+// trigger. False (nothing written) when `rel` has no outbox trigger.
+bool write_snapshot_row(Relation rel, HeapTupleHeader row);
 
 // Drop the trigger's cached configuration of `relid` (InvalidOid = all).
 void invalidate_table_cache(Oid relid);

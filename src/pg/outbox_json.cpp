@@ -1,73 +1,204 @@
-// Column values → JSON; see outbox_json.h. The conversions mirror PostgreSQL's
-// to_jsonb(): booleans and finite numbers as JSON scalars, date/time types in
-// ISO 8601, jsonb embedded, everything else through to_jsonb itself.
+// Column values → JSON; see outbox_json.h and docs/outbox.md (type mapping).
+// The conversions follow PostgreSQL's to_jsonb() — booleans and finite numbers
+// as JSON scalars, date/time types in ISO 8601, jsonb embedded, enums, composites
+// and user types through to_jsonb itself — except where to_jsonb depends on the
+// writer's session: timestamptz is rendered in UTC (not TimeZone), floats in
+// shortest round-trip form (not extra_float_digits), intervals in the 'postgres'
+// style (not IntervalStyle), and arrays and date/time ranges of these types
+// element by element with the same rules. Nothing here changes a GUC.
 #include "pg/outbox_json.h"
+
+#include <cmath>
 
 extern "C" {
 #include "access/transam.h"
+#include "miscadmin.h"
 #include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
 #include "nodes/makefuncs.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/fmgroids.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
+#include "utils/rangetypes.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
 }
 
 namespace nova::pg::outbox {
+
+namespace {
+
+ColumnKind scalar_kind(Oid base) {
+  switch (base) {
+    case BOOLOID: return ColumnKind::kBool;
+    case INT2OID: return ColumnKind::kInt2;
+    case INT4OID: return ColumnKind::kInt4;
+    case INT8OID: return ColumnKind::kInt8;
+    case NUMERICOID: return ColumnKind::kNumeric;
+    case FLOAT4OID: return ColumnKind::kFloat4;
+    case FLOAT8OID: return ColumnKind::kFloat8;
+    case TEXTOID:
+    case VARCHAROID:
+    case BPCHAROID: return ColumnKind::kText;
+    case DATEOID:
+    case TIMESTAMPOID: return ColumnKind::kDateTime;
+    case TIMESTAMPTZOID: return ColumnKind::kTimestampTz;
+    case INTERVALOID: return ColumnKind::kInterval;
+    case JSONBOID: return ColumnKind::kJsonb;
+    case JSONOID: return ColumnKind::kGeneric;
+    default: break;
+  }
+  // Arrays, composites and non-built-in types (which may cast to json) go
+  // through to_jsonb; other built-in scalars are their text output, as in to_jsonb.
+  if (OidIsValid(get_element_type(base)) || type_is_rowtype(base) || base >= FirstNormalObjectId)
+    return ColumnKind::kGeneric;
+  return ColumnKind::kOutput;
+}
+
+bool is_datetime(ColumnKind k) { return k == ColumnKind::kDateTime || k == ColumnKind::kTimestampTz; }
+
+void type_init(Column *c, Oid typid, int32 typmod, Oid collation, MemoryContext cxt) {
+  Oid base = getBaseType(typid);
+  c->typid = base;
+  get_typlenbyval(base, &c->typlen, &c->typbyval);
+  Oid outfunc;
+  bool varlena;
+  getTypeOutputInfo(base, &outfunc, &varlena);
+  fmgr_info_cxt(outfunc, &c->out, cxt);
+  c->kind = scalar_kind(base);
+  c->elem = nullptr;
+
+  Oid elemtype = get_element_type(base);
+  if (OidIsValid(elemtype) && c->kind == ColumnKind::kGeneric) {
+    // An array whose elements this file converts itself (not enums, composites, user types, json).
+    ColumnKind ek = scalar_kind(getBaseType(elemtype));
+    if (ek != ColumnKind::kGeneric) {
+      c->elem = static_cast<Column *>(MemoryContextAllocZero(cxt, sizeof(Column)));
+      c->elem->name = "";
+      type_init(c->elem, elemtype, -1, collation, cxt);
+      get_typlenbyvalalign(elemtype, &c->elmlen, &c->elmbyval, &c->elmalign);
+      c->kind = ColumnKind::kArray;
+    }
+  } else if (c->kind == ColumnKind::kOutput && type_is_range(base)) {
+    // tstzrange, tsrange, daterange: bounds like the payload's date/time values.
+    TypeCacheEntry *tc = lookup_type_cache(base, TYPECACHE_RANGE_INFO);
+    if (tc->rngelemtype && is_datetime(scalar_kind(tc->rngelemtype->type_id))) {
+      c->elem = static_cast<Column *>(MemoryContextAllocZero(cxt, sizeof(Column)));
+      c->elem->name = "";
+      type_init(c->elem, tc->rngelemtype->type_id, -1, InvalidOid, cxt);
+    }
+  }
+  if (c->kind == ColumnKind::kGeneric) {
+    fmgr_info_cxt(F_TO_JSONB, &c->to_jsonb, cxt);
+    // to_jsonb reads its argument's type from the call expression.
+    Const *arg = makeNullConst(typid, typmod, collation);
+    FuncExpr *fe = makeFuncExpr(F_TO_JSONB, JSONBOID, list_make1(arg), InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+    fmgr_info_set_expr(reinterpret_cast<Node *>(fe), &c->to_jsonb);
+  }
+}
+
+void set_string(JsonbValue *v, char *s, int len) {
+  v->type = jbvString;
+  v->val.string.val = s;
+  v->val.string.len = len;
+}
+
+const int32 kUtc = 0;  // JsonEncodeDateTime: render timestamptz at this offset (UTC), not in TimeZone
+
+char *datetime_text(const Column *c, Datum value) {
+  return JsonEncodeDateTime(nullptr, value, c->typid, c->kind == ColumnKind::kTimestampTz ? &kUtc : nullptr);
+}
+
+char *interval_text(Datum value) {
+  struct pg_itm itm;
+  char buf[MAXDATELEN + 1];
+  interval2itm(*DatumGetIntervalP(value), &itm);
+  EncodeInterval(&itm, INTSTYLE_POSTGRES, buf);
+  return pstrdup(buf);
+}
+
+// A float as to_jsonb gives it with extra_float_digits >= 1 (the default):
+// shortest round-trip digits as a JSON number; NaN and infinities as strings.
+void float_value(JsonbValue *v, double d, bool is_float4) {
+  if (std::isnan(d) || std::isinf(d)) {
+    const char *s = std::isnan(d) ? "NaN" : (d > 0 ? "Infinity" : "-Infinity");
+    set_string(v, pstrdup(s), static_cast<int>(strlen(s)));
+    return;
+  }
+  char buf[32];
+  if (is_float4)
+    float_to_shortest_decimal_buf(static_cast<float>(d), buf);
+  else
+    double_to_shortest_decimal_buf(d, buf);
+  v->type = jbvNumeric;
+  v->val.numeric = DatumGetNumeric(
+      DirectFunctionCall3(numeric_in, CStringGetDatum(buf), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+}
+
+void push_array_dim(JsonbParseState **state, const Column *elem, int dim, int ndim, const int *dims,
+                    const Datum *elems, const bool *nulls, int *idx) {
+  pushJsonbValue(state, WJB_BEGIN_ARRAY, nullptr);
+  for (int i = 0; i < dims[dim]; i++) {
+    if (dim + 1 < ndim) {
+      push_array_dim(state, elem, dim + 1, ndim, dims, elems, nulls, idx);
+    } else {
+      column_push(state, elem, elems[*idx], nulls[*idx], WJB_ELEM);
+      (*idx)++;
+    }
+  }
+  pushJsonbValue(state, WJB_END_ARRAY, nullptr);
+}
+
+void push_array(JsonbParseState **state, const Column *c, Datum value) {
+  ArrayType *arr = DatumGetArrayTypeP(value);
+  int ndim = ARR_NDIM(arr);
+  Datum *elems;
+  bool *nulls;
+  int n;
+  deconstruct_array(arr, ARR_ELEMTYPE(arr), c->elmlen, c->elmbyval, c->elmalign, &elems, &nulls, &n);
+  if (ndim <= 0 || n == 0) {
+    pushJsonbValue(state, WJB_BEGIN_ARRAY, nullptr);
+    pushJsonbValue(state, WJB_END_ARRAY, nullptr);
+    return;
+  }
+  int idx = 0;
+  push_array_dim(state, c->elem, 0, ndim, ARR_DIMS(arr), elems, nulls, &idx);
+}
+
+// A date/time range in range literal syntax, bounds as in payloads (no quoting
+// needed: ISO 8601 with 'T' has no blanks, commas or brackets).
+char *range_text(const Column *c, Datum value) {
+  RangeType *r = DatumGetRangeTypeP(value);
+  TypeCacheEntry *tc = lookup_type_cache(RangeTypeGetOid(r), TYPECACHE_RANGE_INFO);
+  RangeBound lo, hi;
+  bool empty;
+  range_deserialize(tc, r, &lo, &hi, &empty);
+  if (empty) return pstrdup(RANGE_EMPTY_LITERAL);
+  StringInfoData s;
+  initStringInfo(&s);
+  appendStringInfoChar(&s, lo.inclusive ? '[' : '(');
+  if (!lo.infinite) appendStringInfoString(&s, datetime_text(c->elem, lo.val));
+  appendStringInfoChar(&s, ',');
+  if (!hi.infinite) appendStringInfoString(&s, datetime_text(c->elem, hi.val));
+  appendStringInfoChar(&s, hi.inclusive ? ']' : ')');
+  return s.data;
+}
+
+}  // namespace
 
 void column_init(Column *c, Form_pg_attribute att, MemoryContext cxt) {
   MemoryContext old = MemoryContextSwitchTo(cxt);
   c->attnum = att->attnum;
   c->name = pstrdup(NameStr(att->attname));
   c->namelen = static_cast<int>(strlen(c->name));
-  Oid base = getBaseType(att->atttypid);
-  c->typid = base;
+  type_init(c, att->atttypid, att->atttypmod, att->attcollation, cxt);
   c->typlen = att->attlen;
   c->typbyval = att->attbyval;
-  Oid outfunc;
-  bool varlena;
-  getTypeOutputInfo(base, &outfunc, &varlena);
-  fmgr_info_cxt(outfunc, &c->out, cxt);
-  switch (base) {
-    case BOOLOID: c->kind = ColumnKind::kBool; break;
-    case INT2OID: c->kind = ColumnKind::kInt2; break;
-    case INT4OID: c->kind = ColumnKind::kInt4; break;
-    case INT8OID: c->kind = ColumnKind::kInt8; break;
-    case NUMERICOID: c->kind = ColumnKind::kNumeric; break;
-    case TEXTOID:
-    case VARCHAROID:
-    case BPCHAROID: c->kind = ColumnKind::kText; break;
-    case DATEOID:
-    case TIMESTAMPOID:
-    case TIMESTAMPTZOID: c->kind = ColumnKind::kDateTime; break;
-    case JSONBOID: c->kind = ColumnKind::kJsonb; break;
-    case FLOAT4OID:
-    case FLOAT8OID:
-    case JSONOID: c->kind = ColumnKind::kGeneric; break;
-    default:
-      // Arrays, composites and non-built-in types (which may cast to json) go
-      // through to_jsonb; other built-in scalars are their text output, as in to_jsonb.
-      if (OidIsValid(get_element_type(base)) || type_is_rowtype(base) || base >= FirstNormalObjectId)
-        c->kind = ColumnKind::kGeneric;
-      else
-        c->kind = ColumnKind::kOutput;
-      break;
-  }
-  if (c->kind == ColumnKind::kGeneric) {
-    fmgr_info_cxt(F_TO_JSONB, &c->to_jsonb, cxt);
-    // to_jsonb reads its argument's type from the call expression.
-    Const *arg = makeNullConst(att->atttypid, att->atttypmod, att->attcollation);
-    FuncExpr *fe = makeFuncExpr(F_TO_JSONB, JSONBOID, list_make1(arg), InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
-    fmgr_info_set_expr(reinterpret_cast<Node *>(fe), &c->to_jsonb);
-  }
   MemoryContextSwitchTo(old);
-}
-
-static void set_string(JsonbValue *v, char *s, int len) {
-  v->type = jbvString;
-  v->val.string.val = s;
-  v->val.string.len = len;
 }
 
 void column_push(JsonbParseState **state, const Column *c, Datum value, bool isnull, JsonbIteratorToken seq) {
@@ -105,13 +236,25 @@ void column_push(JsonbParseState **state, const Column *c, Datum value, bool isn
       }
       break;
     }
+    case ColumnKind::kFloat4:
+      float_value(&v, DatumGetFloat4(value), true);
+      break;
+    case ColumnKind::kFloat8:
+      float_value(&v, DatumGetFloat8(value), false);
+      break;
     case ColumnKind::kText: {
       text *t = DatumGetTextPP(value);
       set_string(&v, VARDATA_ANY(t), static_cast<int>(VARSIZE_ANY_EXHDR(t)));
       break;
     }
-    case ColumnKind::kDateTime: {
-      char *s = JsonEncodeDateTime(nullptr, value, c->typid, nullptr);
+    case ColumnKind::kDateTime:
+    case ColumnKind::kTimestampTz: {
+      char *s = datetime_text(c, value);
+      set_string(&v, s, static_cast<int>(strlen(s)));
+      break;
+    }
+    case ColumnKind::kInterval: {
+      char *s = interval_text(value);
       set_string(&v, s, static_cast<int>(strlen(s)));
       break;
     }
@@ -123,10 +266,13 @@ void column_push(JsonbParseState **state, const Column *c, Datum value, bool isn
       break;
     }
     case ColumnKind::kOutput: {
-      char *s = OutputFunctionCall(const_cast<FmgrInfo *>(&c->out), value);
+      char *s = c->elem ? range_text(c, value) : OutputFunctionCall(const_cast<FmgrInfo *>(&c->out), value);
       set_string(&v, s, static_cast<int>(strlen(s)));
       break;
     }
+    case ColumnKind::kArray:
+      push_array(state, c, value);
+      return;  // pushed as a container, not as one value
     case ColumnKind::kGeneric: {
       Jsonb *jb = DatumGetJsonbP(FunctionCall1(const_cast<FmgrInfo *>(&c->to_jsonb), value));
       v.type = jbvBinary;
@@ -139,8 +285,12 @@ void column_push(JsonbParseState **state, const Column *c, Datum value, bool isn
 }
 
 char *column_text(const Column *c, Datum value) {
-  if (c->kind == ColumnKind::kText) return text_to_cstring(DatumGetTextPP(value));
-  return OutputFunctionCall(const_cast<FmgrInfo *>(&c->out), value);
+  switch (c->kind) {
+    case ColumnKind::kText: return text_to_cstring(DatumGetTextPP(value));
+    case ColumnKind::kTimestampTz: return datetime_text(c, value);
+    case ColumnKind::kInterval: return interval_text(value);
+    default: return OutputFunctionCall(const_cast<FmgrInfo *>(&c->out), value);
+  }
 }
 
 }  // namespace nova::pg::outbox

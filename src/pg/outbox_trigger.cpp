@@ -4,7 +4,10 @@
 // per relation into a backend-local cache, invalidated with the relcache: per
 // row there is no catalog lookup, only the payload build and the insert.
 //
-// Trigger arguments (format 1): '1', topic, entity, nkeys, key columns…, excluded columns…
+// Trigger arguments (docs/outbox.md, "How the trigger is built"):
+//   format 2 (1.1): '2', topic, entity, tombstones ('t'/'f'), headers (JSON object text), nkeys, keys…, excluded…
+//   format 1 (1.0): '1', topic, entity, nkeys, keys…, excluded…  — still read: tables
+//                   enabled under 1.0 keep working; they have no tombstones and no headers.
 #include "pg/outbox.h"
 #include "pg/outbox_json.h"
 
@@ -40,7 +43,10 @@ struct TableConfig {
   Oid root;           // the table the outbox was enabled on (a partitioned parent for partitions)
   char *topic;
   char *source;       // db.schema.table of `root`
-  char *ev_created, *ev_updated, *ev_deleted, *ev_restored, *ev_purged;
+  char *ev_created, *ev_updated, *ev_deleted, *ev_restored, *ev_purged, *ev_snapshot;
+  bool tombstones;    // a hard DELETE of a live row is followed by a tombstone
+  Jsonb *headers;     // fixed headers of every event (nullptr = none)
+  Jsonb *snapshot_headers;  // headers + {"snapshot": "true"}
   int nkeys;
   Column *keys;
   int ncols;
@@ -116,10 +122,24 @@ Oid enabled_root(Oid relid, Oid tgoid) {
   pg_unreachable();
 }
 
+Jsonb *parse_headers(Relation rel, const char *text) {
+  Jsonb *jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
+  if (!JB_ROOT_IS_OBJECT(jb)) bad_arguments(rel);
+  return jb;
+}
+
 TableConfig *compile(Relation rel, const Trigger *tg) {
-  if (tg->tgnargs < 4 || strcmp(tg->tgargs[0], "1") != 0) bad_arguments(rel);
-  int nkeys = pg_strtoint32(tg->tgargs[3]);
-  if (nkeys < 1 || 4 + nkeys > tg->tgnargs) bad_arguments(rel);
+  // `first` = index of nkeys in the arguments.
+  int first;
+  if (tg->tgnargs >= 4 && strcmp(tg->tgargs[0], "1") == 0)
+    first = 3;
+  else if (tg->tgnargs >= 6 && strcmp(tg->tgargs[0], "2") == 0 &&
+           (strcmp(tg->tgargs[3], "t") == 0 || strcmp(tg->tgargs[3], "f") == 0))
+    first = 5;
+  else
+    bad_arguments(rel);
+  int nkeys = pg_strtoint32(tg->tgargs[first]);
+  if (nkeys < 1 || first + 1 + nkeys > tg->tgnargs) bad_arguments(rel);
 
   MemoryContext cxt = AllocSetContextCreate(CacheMemoryContext, "nova outbox table", ALLOCSET_SMALL_SIZES);
   MemoryContextSetIdentifier(cxt, MemoryContextStrdup(cxt, RelationGetRelationName(rel)));
@@ -136,8 +156,19 @@ TableConfig *compile(Relation rel, const Trigger *tg) {
     cfg->ev_deleted = psprintf("%sDeleted", entity);
     cfg->ev_restored = psprintf("%sRestored", entity);
     cfg->ev_purged = psprintf("%sPurged", entity);
-    for (char **p : {&cfg->ev_created, &cfg->ev_updated, &cfg->ev_deleted, &cfg->ev_restored, &cfg->ev_purged})
+    cfg->ev_snapshot = psprintf("%sSnapshot", entity);
+    for (char **p : {&cfg->ev_created, &cfg->ev_updated, &cfg->ev_deleted, &cfg->ev_restored, &cfg->ev_purged,
+                     &cfg->ev_snapshot})
       *p = MemoryContextStrdup(cxt, *p);
+    cfg->tombstones = first == 5 && strcmp(tg->tgargs[3], "t") == 0;
+    Jsonb *hdr = first == 5 ? parse_headers(rel, tg->tgargs[4]) : nullptr;
+    if (hdr && JB_ROOT_COUNT(hdr) == 0) hdr = nullptr;
+    Jsonb *snap = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{\"snapshot\": \"true\"}")));
+    if (hdr) snap = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(hdr), JsonbPGetDatum(snap)));
+    MemoryContext prev = MemoryContextSwitchTo(cxt);
+    cfg->headers = hdr ? DatumGetJsonbP(datumCopy(JsonbPGetDatum(hdr), false, -1)) : nullptr;
+    cfg->snapshot_headers = DatumGetJsonbP(datumCopy(JsonbPGetDatum(snap), false, -1));
+    MemoryContextSwitchTo(prev);
 
     cfg->root = enabled_root(RelationGetRelid(rel), tg->tgoid);
     char *db = get_database_name(MyDatabaseId);
@@ -149,7 +180,7 @@ TableConfig *compile(Relation rel, const Trigger *tg) {
     cfg->nkeys = nkeys;
     cfg->keys = static_cast<Column *>(MemoryContextAllocZero(cxt, sizeof(Column) * nkeys));
     for (int k = 0; k < nkeys; k++) {
-      const char *kname = tg->tgargs[4 + k];
+      const char *kname = tg->tgargs[first + 1 + k];
       int found = -1;
       for (int i = 0; i < desc->natts; i++) {
         Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -174,7 +205,7 @@ TableConfig *compile(Relation rel, const Trigger *tg) {
       // deleted_op is soft delete's internal operation tag (which rows one DELETE
       // removed together), not part of the entity: it never leaves the database.
       bool excluded = cfg->deleted_at != 0 && strcmp(NameStr(att->attname), "deleted_op") == 0;
-      for (int a = 4 + nkeys; a < tg->tgnargs; a++)
+      for (int a = first + 1 + nkeys; a < tg->tgnargs; a++)
         if (strcmp(NameStr(att->attname), tg->tgargs[a]) == 0) excluded = true;
       if (excluded) continue;
       column_init(&cfg->cols[cfg->ncols++], att, cxt);
@@ -263,6 +294,33 @@ bool payload_changed(const TableConfig *cfg, const Datum *ov, const bool *on, co
 
 NOVA_MODULE_INIT(outbox_trigger_init);
 
+bool write_snapshot_row(Relation rel, HeapTupleHeader row) {
+  const Trigger *tg = nullptr;
+  TriggerDesc *td = rel->trigdesc;
+  for (int i = 0; td && i < td->numtriggers; i++)
+    if (strcmp(td->triggers[i].tgname, "nova_outbox") == 0) tg = &td->triggers[i];
+  if (tg == nullptr) return false;
+  TableConfig *cfg = lookup(rel, tg);
+  TupleDesc desc = RelationGetDescr(rel);
+  HeapTupleData tup;
+  tup.t_len = HeapTupleHeaderGetDatumLength(row);
+  ItemPointerSetInvalid(&tup.t_self);
+  tup.t_tableOid = RelationGetRelid(rel);
+  tup.t_data = row;
+  Datum *values = static_cast<Datum *>(palloc(sizeof(Datum) * desc->natts));
+  bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * desc->natts));
+  heap_deform_tuple(&tup, desc, values, nulls);
+  Event e;
+  e.topic = cfg->topic;
+  e.headers = cfg->snapshot_headers;
+  e.source = cfg->source;
+  e.event_type = cfg->ev_snapshot;
+  e.payload = row_payload(cfg, values, nulls);
+  e.key = row_key(cfg, values, nulls);
+  write(e);
+  return true;
+}
+
 }  // namespace nova::pg::outbox
 
 // nova._outbox_trigger(): the row trigger installed by nova.enable_outbox().
@@ -286,7 +344,7 @@ NOVA_FUNCTION(nova_outbox_trigger) {
   bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * natts));
   Event e;
   e.topic = cfg->topic;
-  e.headers = nullptr;
+  e.headers = cfg->headers;
   e.source = cfg->source;
   e.payload = nullptr;
 
@@ -318,6 +376,14 @@ NOVA_FUNCTION(nova_outbox_trigger) {
     } else {
       e.event_type = cfg->ev_deleted;
       e.payload = row_payload(cfg, values, nulls);
+      if (cfg->tombstones) {
+        // Deleted (the old row), then a tombstone with the same key so that a
+        // compacted topic forgets the row (docs/outbox.md, "Tombstones").
+        e.key = row_key(cfg, values, nulls);
+        write(e);
+        e.event_type = cfg->ev_purged;
+        e.payload = nullptr;
+      }
     }
   } else {
     ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),

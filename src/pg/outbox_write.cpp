@@ -331,7 +331,7 @@ pg_uuid_t *write(const Event &ev) {
     vals[kPayload] = JsonbPGetDatum(ev.payload);
     nulls[kPayload] = false;
   }
-  vals[kHeaders] = JsonbPGetDatum(ev.headers ? ev.headers : empty_object());
+  vals[kHeaders] = JsonbPGetDatum(nova::pg::headers_with_tracestate(ev.headers ? ev.headers : empty_object()));
   nulls[kHeaders] = false;
   set_text(kCorrelation, correlation);
   set_text(kTraceparent, traceparent);

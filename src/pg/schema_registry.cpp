@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -476,11 +477,13 @@ int32 schema_check_event(const char *event_type, Jsonb *payload) {
 
 using namespace nova::pg;
 
-// nova.register_schema(event_type text, schema jsonb, compatibility text DEFAULT 'BACKWARD') → int
+// nova.register_schema(event_type text, schema jsonb, compatibility text DEFAULT 'BACKWARD',
+//                      force boolean DEFAULT false) → int  (1.0 called it with three arguments)
 NOVA_FUNCTION(nova_register_schema) {
   char *event_type = event_type_arg(fcinfo, 0);
   char *schema_text = jsonb_arg_text(fcinfo, 1, "schema");
   char *compat = text_arg(fcinfo, 2, "compatibility");
+  bool force = PG_NARGS() > 3 && !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
   Oid relid = registry_relid(false);
   // One registration at a time (readers are not blocked): versions are dense and checked against the latest.
   LockRelationOid(relid, ShareRowExclusiveLock);
@@ -489,6 +492,33 @@ NOVA_FUNCTION(nova_register_schema) {
   if (d.existing_version > 0) PG_RETURN_INT32(d.existing_version);
 
   if (SPI_connect() != SPI_OK_CONNECT) ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("SPI_connect failed")));
+  if (!force) {
+    // A schema that rejects what is in the outbox or in the tables would break
+    // the next write (docs/schemas.md, "Checked against current data").
+    Oid dtypes[2] = {TEXTOID, JSONBOID};
+    Datum dvalues[2] = {CStringGetTextDatum(event_type), PG_GETARG_DATUM(1)};
+    int drc = SPI_execute_with_args(
+        "SELECT r.path, r.message FROM nova._schema_data_rejections($1, $2) r"
+        " WHERE r.change OPERATOR(pg_catalog.=) 'REJECTS_CURRENT_DATA'",
+        2, dtypes, dvalues, nullptr, true, 0);
+    if (drc != SPI_OK_SELECT)
+      ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not check current data: %s", SPI_result_code_string(drc))));
+    if (SPI_processed > 0) {
+      StringInfoData detail;
+      initStringInfo(&detail);
+      uint64 n = SPI_processed;
+      for (uint64 i = 0; i < n && i < 5; i++)
+        appendStringInfo(&detail, "%s%s: %s", i ? "\n" : "", SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1),
+                         SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
+      if (n > 5) appendStringInfo(&detail, "\n… and %llu more", static_cast<unsigned long long>(n - 5));
+      ereport(ERROR, (errcode(ERRCODE_CHECK_VIOLATION),
+                      errmsg("schema for event type \"%s\" rejects current data (%llu %s)", event_type,
+                             static_cast<unsigned long long>(n), n == 1 ? "value" : "values"),
+                      errdetail_internal("%s", detail.data),
+                      errhint("Call nova.check_schema() to list them; fix the schema, or pass force => true to "
+                              "register it anyway (writes of such rows will then fail).")));
+    }
+  }
   Oid types[4] = {TEXTOID, INT4OID, JSONBOID, TEXTOID};
   Datum values[4] = {CStringGetTextDatum(event_type), Int32GetDatum(d.new_version), PG_GETARG_DATUM(1),
                      CStringGetTextDatum(d.compatibility)};
@@ -521,15 +551,32 @@ NOVA_FUNCTION(nova_check_schema) {
   rsinfo->setDesc = tupdesc;
 
   RowSet rows = scan_rows(registry_relid(false), event_type, nullptr);
-  std::vector<CompatViolation> vs = dry_run(event_type, schema_text, rows);
-  guard([&] {
-    for (const auto &v : vs) {
-      Datum values[3] = {CStringGetTextDatum(v.path.c_str()), CStringGetTextDatum(v.change.c_str()),
-                         CStringGetTextDatum(v.message.c_str())};
-      bool nulls[3] = {false, false, false};
-      tuplestore_putvalues(store, tupdesc, values, nulls);
-    }
-  });
+  {
+    std::vector<CompatViolation> vs = dry_run(event_type, schema_text, rows);
+    guard([&] {
+      for (const auto &v : vs) {
+        Datum values[3] = {CStringGetTextDatum(v.path.c_str()), CStringGetTextDatum(v.change.c_str()),
+                           CStringGetTextDatum(v.message.c_str())};
+        bool nulls[3] = {false, false, false};
+        tuplestore_putvalues(store, tupdesc, values, nulls);
+      }
+    });
+  }
+  // Then the current data the schema rejects (docs/schemas.md, "Checked against current data").
+  if (SPI_connect() != SPI_OK_CONNECT) ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("SPI_connect failed")));
+  Oid dtypes[2] = {TEXTOID, JSONBOID};
+  Datum dvalues[2] = {CStringGetTextDatum(event_type), PG_GETARG_DATUM(1)};
+  int drc = SPI_execute_with_args("SELECT r.path, r.change, r.message FROM nova._schema_data_rejections($1, $2) r", 2,
+                                  dtypes, dvalues, nullptr, true, 0);
+  if (drc != SPI_OK_SELECT)
+    ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not check current data: %s", SPI_result_code_string(drc))));
+  for (uint64 i = 0; i < SPI_processed; i++) {
+    Datum values[3];
+    bool nulls[3];
+    for (int c = 0; c < 3; c++) values[c] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, c + 1, &nulls[c]);
+    tuplestore_putvalues(store, tupdesc, values, nulls);
+  }
+  SPI_finish();
   return (Datum)0;
 }
 
@@ -547,4 +594,30 @@ NOVA_FUNCTION(nova_event_schemas_invalidate) {
   TriggerData *td = reinterpret_cast<TriggerData *>(fcinfo->context);
   CacheInvalidateRelcacheByRelid(RelationGetRelid(td->tg_relation));
   return PointerGetDatum(nullptr);
+}
+
+// nova._schema_violation(schema jsonb, payload jsonb) → text: "path: message" of the
+// first way `payload` fails `schema`, NULL when it is valid. The last compiled
+// schema is kept (nova._schema_data_rejections calls this once per sampled row).
+NOVA_FUNCTION(nova_schema_violation) {
+  char *schema_text = jsonb_arg_text(fcinfo, 0, "schema");
+  char *payload_text = jsonb_arg_text(fcinfo, 1, "payload");
+  char out[1100];
+  out[0] = '\0';
+  {
+    static std::string cached_text;
+    static std::shared_ptr<Schema> cached;
+    if (!cached || cached_text != schema_text) {
+      cached.reset();
+      cached = std::make_shared<Schema>(Schema::parse(schema_text));
+      cached_text = schema_text;
+    }
+    auto v = cached->validate(json::parse(payload_text));
+    if (v) {
+      std::string msg = nova::schema::utf8_truncate(v->to_string(), 1000);
+      memcpy(out, msg.c_str(), msg.size() + 1);
+    }
+  }
+  if (out[0] == '\0') PG_RETURN_NULL();
+  PG_RETURN_TEXT_P(cstring_to_text(out));
 }

@@ -15,5 +15,10 @@ CREATE OR REPLACE FUNCTION nova.traceparent() RETURNS text
 COMMENT ON FUNCTION nova.traceparent() IS
   'W3C traceparent supplied by the service (nova.traceparent, else request.headers traceparent), else NULL.';
 
+CREATE OR REPLACE FUNCTION nova.tracestate() RETURNS text
+  LANGUAGE c VOLATILE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'nova_tracestate';
+COMMENT ON FUNCTION nova.tracestate() IS
+  'W3C tracestate supplied by the service (nova.tracestate, else request.headers tracestate), else NULL.';
+
 -- Harmless and useful to every caller (services log them).
-GRANT EXECUTE ON FUNCTION nova.correlation_id(), nova.traceparent() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION nova.correlation_id(), nova.traceparent(), nova.tracestate() TO PUBLIC;

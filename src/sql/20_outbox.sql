@@ -23,7 +23,8 @@ CREATE OR REPLACE FUNCTION nova._outbox_entity_problem(entity text) RETURNS text
   LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'nova_outbox_entity_problem';
 
 CREATE OR REPLACE FUNCTION nova.enable_outbox(tbl regclass, topic text DEFAULT NULL, key_column name DEFAULT NULL,
-                                   entity text DEFAULT NULL, exclude_columns name[] DEFAULT '{}')
+                                   entity text DEFAULT NULL, exclude_columns name[] DEFAULT '{}',
+                                   tombstones boolean DEFAULT true, headers jsonb DEFAULT '{}')
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 #variable_conflict use_variable
 DECLARE
@@ -36,6 +37,8 @@ DECLARE
   problem    text;
   args       text;
   other      regclass;
+  hdr        jsonb;
+  hk         text;
 BEGIN
   IF tbl IS NULL THEN
     RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
@@ -111,17 +114,49 @@ BEGIN
   END LOOP;
   excl := ARRAY(SELECT DISTINCT x FROM unnest(excl) AS x ORDER BY 1);
 
+  IF tombstones IS NULL THEN
+    RAISE EXCEPTION 'tombstones must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  -- Fixed headers: an object of string values; nova's own header names are taken.
+  hdr := coalesce(headers, '{}');
+  IF jsonb_typeof(hdr) <> 'object' THEN
+    RAISE EXCEPTION 'headers must be a JSON object' USING ERRCODE = 'invalid_parameter_value',
+      DETAIL = format('Got a JSON %s.', jsonb_typeof(hdr));
+  END IF;
+  FOR hk IN SELECT h.key FROM jsonb_each(hdr) h WHERE jsonb_typeof(h.value) <> 'string' ORDER BY 1 LOOP
+    RAISE EXCEPTION 'header "%" must have a string value', hk USING ERRCODE = 'invalid_parameter_value',
+      DETAIL = 'Fixed headers are an object of string values, e.g. ''{"tenant": "acme"}''.';
+  END LOOP;
+  FOR hk IN SELECT h.key FROM jsonb_each(hdr) h
+             WHERE h.key = '' OR lower(h.key) IN ('event-id', 'event-type', 'correlation-id', 'traceparent', 'tracestate',
+                                                  'actor', 'occurred-at', 'source', 'schema-version', 'snapshot')
+             ORDER BY 1 LOOP
+    RAISE EXCEPTION 'header name "%" is reserved', hk USING ERRCODE = 'invalid_parameter_value',
+      DETAIL = 'nova sets the headers event-id, event-type, correlation-id, traceparent, tracestate, actor, occurred-at, source, schema-version and snapshot itself.';
+  END LOOP;
+
   IF topic IS NOT NULL AND btrim(topic) = '' THEN
     RAISE EXCEPTION 'topic must not be empty' USING ERRCODE = 'invalid_parameter_value';
   END IF;
   -- Calling into the library first defines nova's GUCs when nova is not preloaded.
   PERFORM nova._outbox_topic_problem('nova');
-  the_topic := coalesce(topic, current_setting('nova.topic_prefix') || r.relname);
+  -- The default topic names the schema too, except for tables in public (docs/outbox.md, "Defaults").
+  the_topic := coalesce(topic, current_setting('nova.topic_prefix')
+                               || CASE WHEN r.nspname = 'public' THEN '' ELSE r.nspname || '.' END || r.relname);
   problem := nova._outbox_topic_problem(the_topic);
   IF problem IS NOT NULL THEN
     RAISE EXCEPTION 'invalid topic "%"', the_topic USING ERRCODE = 'invalid_parameter_value', DETAIL = problem || '.',
-      HINT = CASE WHEN topic IS NULL THEN 'The default topic is nova.topic_prefix || table name; pass topic => ''...''.'
+      HINT = CASE WHEN topic IS NULL THEN 'The default topic is nova.topic_prefix || [schema || ''.'' ||] table name; pass topic => ''...''.'
                   ELSE 'Kafka topic names are 1-249 characters from [A-Za-z0-9._-].' END;
+  END IF;
+  IF topic IS NULL THEN
+    SELECT o.tbl INTO other FROM nova.outbox_tables o
+     WHERE o.topic OPERATOR(pg_catalog.=) the_topic AND o.tbl OPERATOR(pg_catalog.<>) enable_outbox.tbl
+     ORDER BY o.tbl LIMIT 1;
+    IF other IS NOT NULL THEN
+      RAISE EXCEPTION 'default topic "%" is already used by "%"', the_topic, other USING ERRCODE = 'duplicate_object',
+        HINT = 'Pass topic => ''...'' to choose a topic for this table (a shared topic must be asked for explicitly).';
+    END IF;
   END IF;
 
   IF entity IS NOT NULL AND btrim(entity) = '' THEN
@@ -135,8 +170,9 @@ BEGIN
                   ELSE 'An entity is an identifier such as Post or UserFollow.' END;
   END IF;
 
-  -- Trigger arguments, format 1: '1', topic, entity, nkeys, keys..., excluded...
-  args := format('%L, %L, %L, %L', '1', the_topic, the_entity, cardinality(keys)::text);
+  -- Trigger arguments, format 2: '2', topic, entity, tombstones, headers, nkeys, keys..., excluded...
+  args := format('%L, %L, %L, %L, %L, %L', '2', the_topic, the_entity, CASE WHEN tombstones THEN 't' ELSE 'f' END,
+                 hdr::text, cardinality(keys)::text);
   args := args || coalesce((SELECT string_agg(format(', %L', k), '' ORDER BY o)
                               FROM unnest(keys) WITH ORDINALITY AS u(k, o)), '');
   args := args || coalesce((SELECT string_agg(format(', %L', x), '' ORDER BY o)
@@ -147,14 +183,15 @@ BEGIN
   EXECUTE format('CREATE TRIGGER nova_outbox AFTER INSERT OR UPDATE OR DELETE ON %s '
                  'FOR EACH ROW EXECUTE FUNCTION nova._outbox_trigger(%s)', tbl, args);
 
-  INSERT INTO nova.outbox_tables AS o (tbl, topic, key_columns, entity, exclude_columns, enabled_at)
-  VALUES (enable_outbox.tbl, the_topic, keys, the_entity, excl, now())
+  INSERT INTO nova.outbox_tables AS o (tbl, topic, key_columns, entity, exclude_columns, enabled_at, tombstones, headers)
+  VALUES (enable_outbox.tbl, the_topic, keys, the_entity, excl, now(), enable_outbox.tombstones, hdr)
   ON CONFLICT ON CONSTRAINT outbox_tables_pkey DO UPDATE
     SET topic = EXCLUDED.topic, key_columns = EXCLUDED.key_columns, entity = EXCLUDED.entity,
-        exclude_columns = EXCLUDED.exclude_columns, enabled_at = EXCLUDED.enabled_at;
+        exclude_columns = EXCLUDED.exclude_columns, enabled_at = EXCLUDED.enabled_at,
+        tombstones = EXCLUDED.tombstones, headers = EXCLUDED.headers;
 END
 $fn$;
-COMMENT ON FUNCTION nova.enable_outbox(regclass, text, name, text, name[]) IS
+COMMENT ON FUNCTION nova.enable_outbox(regclass, text, name, text, name[], boolean, jsonb) IS
   'Publish every INSERT, UPDATE and DELETE of a table as outbox events (idempotent; re-running replaces the configuration).';
 
 CREATE OR REPLACE FUNCTION nova.disable_outbox(tbl regclass) RETURNS void
@@ -190,7 +227,7 @@ END
 $fn$;
 COMMENT ON FUNCTION nova.disable_outbox(regclass) IS 'Stop publishing a table''s changes (removes the outbox trigger).';
 
-REVOKE ALL ON FUNCTION nova.enable_outbox(regclass, text, name, text, name[]), nova.disable_outbox(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION nova.enable_outbox(regclass, text, name, text, name[], boolean, jsonb), nova.disable_outbox(regclass) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION nova.publish(topic text, key text, event_type text, payload jsonb, headers jsonb DEFAULT '{}')
 RETURNS uuid LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'nova_publish';

@@ -41,7 +41,11 @@ FROM nova._relay_status() r,
 CREATE OR REPLACE FUNCTION nova.status() RETURNS jsonb
   LANGUAGE sql VOLATILE
   SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT to_jsonb(r) FROM nova.relay r $$;
+  AS $$ SELECT to_jsonb(r) || jsonb_build_object('snapshots', (
+           SELECT coalesce(jsonb_agg(jsonb_build_object('id', s.id, 'tbl', s.tbl::text, 'state', s.state,
+                    'rows_done', s.rows_done, 'rows_estimated', s.rows_estimated) ORDER BY s.id), '[]')
+             FROM nova.snapshot_jobs s WHERE s.state IN ('pending', 'running')))
+        FROM nova.relay r $$;
 
 REVOKE ALL ON nova.relay FROM PUBLIC;
 REVOKE ALL ON FUNCTION nova.status() FROM PUBLIC;

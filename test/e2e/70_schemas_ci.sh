@@ -33,7 +33,7 @@ echo "$out" | grep -q 'PostCreated version 2' || fail "PostCreated should be at 
 
 # a deploy role that is not the owner: EXECUTE on register_schema plus SELECT/INSERT on the registry
 nova_psql -c "CREATE ROLE nova_schema_deployer LOGIN;
-  GRANT EXECUTE ON FUNCTION nova.register_schema(text, jsonb, text) TO nova_schema_deployer;
+  GRANT EXECUTE ON FUNCTION nova.register_schema(text, jsonb, text, boolean) TO nova_schema_deployer;
   GRANT SELECT, INSERT ON nova.event_schemas TO nova_schema_deployer;"
 /usr/bin/python3 - "$WORKDIR/UserSignedUp.json" <<'PY'
 import json, sys

@@ -44,8 +44,11 @@ INSERT INTO ob_posts VALUES
 SELECT topic, key, event_type, payload ? 'secret' AS has_secret, source = current_database() || '.public.ob_posts' AS source_ok,
        actor = current_user AS actor_ok, schema_version, headers, attempts, next_attempt_at, last_error
   FROM nova.outbox ORDER BY id;
+-- (payloads render timestamptz in UTC whatever the writer's TimeZone: compare in UTC)
+SET TimeZone = 'UTC';
 SELECT o.payload = to_jsonb(p) - 'secret' AS same_as_to_jsonb
   FROM nova.outbox o JOIN ob_posts p ON p.id::text = o.key ORDER BY o.id;
+RESET TimeZone;
 SELECT payload FROM nova.outbox WHERE key = '2';
 -- one generated correlation id for the whole transaction, no traceparent
 SELECT count(DISTINCT correlation_id) AS ids, bool_and(length(correlation_id) = 36) AS generated,

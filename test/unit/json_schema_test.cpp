@@ -267,3 +267,74 @@ TEST(JsonSchemaFormat, Email) {
   EXPECT_FALSE(is_email("joe@exa mple.com"));
   EXPECT_FALSE(is_email("joe bloggs@example.com"));
 }
+
+namespace {
+bool ValidUtf8(const std::string &s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; k++)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    i += n;
+  }
+  return true;
+}
+}  // namespace
+
+// Integer bounds, const and enum compare exactly within 64 bits, not through double.
+TEST(JsonSchemaNumbers, IntegerBoundsAreExact) {
+  Schema max = S(R"({"type": "integer", "maximum": 9007199254740992})");
+  EXPECT_EQ(V(max, "9007199254740992"), "");
+  EXPECT_EQ(V(max, "9007199254740993"), "$: 9007199254740993 is greater than maximum 9007199254740992");
+  Schema min = S(R"({"type": "integer", "minimum": -9223372036854775807})");
+  EXPECT_EQ(V(min, "-9223372036854775808"), "$: -9223372036854775808 is less than minimum -9223372036854775807");
+  EXPECT_EQ(V(min, "-9223372036854775807"), "");
+  Schema umax = S(R"({"maximum": 18446744073709551614})");
+  EXPECT_EQ(V(umax, "18446744073709551615"), "$: 18446744073709551615 is greater than maximum 18446744073709551614");
+  EXPECT_EQ(V(umax, "18446744073709551614"), "");
+  // integers against fractions, exactly
+  Schema frac = S(R"({"minimum": 4503599627370495.5, "maximum": 9.223372036854775808e18})");
+  EXPECT_NE(V(frac, "4503599627370495"), "");
+  EXPECT_EQ(V(frac, "9223372036854775808"), "");
+  EXPECT_NE(V(frac, "9223372036854775809"), "");  // equal to the bound as a double, greater exactly
+  EXPECT_EQ(V(S(R"({"maximum": 2.5})"), "2"), "");
+  EXPECT_NE(V(S(R"({"maximum": 2.5})"), "3"), "");
+  EXPECT_NE(V(S(R"({"minimum": -2.5})"), "-3"), "");
+  EXPECT_EQ(V(S(R"({"minimum": -2.5})"), "-2"), "");
+  EXPECT_EQ(V(S(R"({"minimum": 0})"), "-0.0"), "");
+}
+
+TEST(JsonSchemaNumbers, ConstAndEnumAreExact) {
+  Schema c = S(R"({"const": 9007199254740993})");
+  EXPECT_EQ(V(c, "9007199254740993"), "");
+  EXPECT_NE(V(c, "9007199254740992"), "");
+  EXPECT_NE(V(c, "9007199254740992.0"), "");
+  Schema e = S(R"({"enum": [9007199254740993, [1, {"a": 18446744073709551615}]]})");
+  EXPECT_NE(V(e, "9007199254740992"), "");
+  EXPECT_EQ(V(e, R"([1, {"a": 18446744073709551615}])"), "");
+  EXPECT_NE(V(e, R"([1, {"a": 18446744073709551614}])"), "");
+  EXPECT_EQ(V(S(R"({"const": 1})"), "1.0"), "");  // 1.0 is the integer 1 in JSON Schema
+  EXPECT_EQ(nova::schema::compare_numbers(json::parse("-1"), json::parse("18446744073709551615")), -1);
+  EXPECT_EQ(nova::schema::compare_numbers(json::parse("1e20"), json::parse("18446744073709551615")), 1);
+}
+
+// Messages cut long values on a UTF-8 character boundary.
+TEST(JsonSchemaMessages, CutOnCharacterBoundaries) {
+  for (int pad = 0; pad < 8; pad++) {
+    std::string value = "\"" + std::string(pad, 'x');
+    for (int i = 0; i < 40; i++) value += "\xE2\x82\xAC";  // €
+    value += "\"";
+    auto v = S(R"({"const": "a"})").validate(json::parse(value));
+    ASSERT_TRUE(v.has_value());
+    EXPECT_TRUE(ValidUtf8(v->message)) << "pad " << pad << ": " << v->message;
+    EXPECT_NE(v->message.find("... does not equal"), std::string::npos) << v->message;
+    auto e = S(R"({"enum": ["a"]})").validate(json::parse(value));
+    EXPECT_TRUE(ValidUtf8(e->message)) << "pad " << pad;
+  }
+  EXPECT_EQ(nova::schema::utf8_truncate("abc", 3), "abc");
+  EXPECT_EQ(nova::schema::utf8_truncate("abcd\xE2\x82\xAC", 6), "abc...");
+  EXPECT_EQ(nova::schema::utf8_truncate("a\xE2\x82\xAC" "bcdef", 6), "a...");
+  EXPECT_EQ(nova::schema::utf8_truncate("a\xE2\x82\xAC" "bcdef", 7), "a\xE2\x82\xAC...");
+}

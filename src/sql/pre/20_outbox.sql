@@ -11,6 +11,8 @@ CREATE TABLE nova.outbox_tables (
   key_columns     name[]      NOT NULL,
   entity          text        NOT NULL,
   exclude_columns name[]      NOT NULL DEFAULT '{}',
-  enabled_at      timestamptz NOT NULL DEFAULT now()
+  enabled_at      timestamptz NOT NULL DEFAULT now(),
+  tombstones      boolean     NOT NULL DEFAULT true,   -- 1.1: hard DELETE → Deleted + tombstone
+  headers         jsonb       NOT NULL DEFAULT '{}'    -- 1.1: fixed headers of every event
 );
 SELECT pg_catalog.pg_extension_config_dump('nova.outbox_tables', '');

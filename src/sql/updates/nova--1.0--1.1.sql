@@ -13,3 +13,28 @@ SELECT pg_catalog.pg_extension_config_dump('nova.publish_grants', '');
 -- soft delete: audit => false (issue 12)
 ALTER TABLE nova.soft_delete_tables ADD COLUMN audit boolean NOT NULL DEFAULT true;
 DROP FUNCTION nova.enable_soft_delete(regclass, name);
+-- event contract (issue 10)
+-- Tables enabled under 1.0 keep their 1.0 behaviour (no tombstones, no fixed
+-- headers; their triggers carry format-1 arguments) until enable_outbox runs
+-- again; new rows get the 1.1 default. Their stored topics are kept.
+ALTER TABLE nova.outbox_tables ADD COLUMN tombstones boolean NOT NULL DEFAULT false;
+ALTER TABLE nova.outbox_tables ALTER COLUMN tombstones SET DEFAULT true;
+ALTER TABLE nova.outbox_tables ADD COLUMN headers jsonb NOT NULL DEFAULT '{}';
+DROP FUNCTION nova.enable_outbox(regclass, text, name, text, name[]);
+CREATE TABLE nova.snapshot_jobs (
+  id             bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  tbl            regclass    NOT NULL,
+  batch_size     int         NOT NULL CHECK (batch_size BETWEEN 1 AND 1000000),
+  state          text        NOT NULL DEFAULT 'pending'
+                             CHECK (state IN ('pending', 'running', 'done', 'failed', 'cancelled')),
+  key_columns    name[]      NOT NULL,
+  cursor         text[],
+  rows_done      bigint      NOT NULL DEFAULT 0,
+  rows_estimated bigint,
+  started_at     timestamptz NOT NULL DEFAULT now(),
+  finished_at    timestamptz,
+  last_error     text
+);
+CREATE UNIQUE INDEX snapshot_jobs_active_idx ON nova.snapshot_jobs (tbl) WHERE state IN ('pending', 'running');
+-- register_schema gains force => (refuse a schema that rejects current data unless true).
+DROP FUNCTION nova.register_schema(text, jsonb, text);
