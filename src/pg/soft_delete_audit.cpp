@@ -30,6 +30,7 @@ extern "C" {
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/typcache.h"
 }
@@ -153,8 +154,71 @@ void append_json(StringInfo b, Datum v, Oid type) {
   }
 }
 
+// Key columns whose JSON value is built directly as a JsonbValue (no text round
+// trip through jsonb_in, no catalog lookup): the exact built-in types, not domains
+// over them (a domain's base type is looked up by the general path below).
+bool fast_key_type(Oid type) {
+  switch (type) {
+    case INT2OID: case INT4OID: case INT8OID: case TEXTOID: case VARCHAROID:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void fast_key_value(JsonbValue *jv, Datum v, Oid type) {
+  switch (type) {
+    case INT2OID:
+      jv->type = jbvNumeric;
+      jv->val.numeric = int64_to_numeric(DatumGetInt16(v));
+      return;
+    case INT4OID:
+      jv->type = jbvNumeric;
+      jv->val.numeric = int64_to_numeric(DatumGetInt32(v));
+      return;
+    case INT8OID:
+      jv->type = jbvNumeric;
+      jv->val.numeric = int64_to_numeric(DatumGetInt64(v));
+      return;
+    default: {  // text, varchar: a JSON string holds the same characters
+      text *s = DatumGetTextPP(v);
+      jv->type = jbvString;
+      jv->val.string.val = VARDATA_ANY(s);
+      jv->val.string.len = VARSIZE_ANY_EXHDR(s);
+      return;
+    }
+  }
+}
+
+// The primary key as a JSON object: the same value jsonb_in gives for the text
+// the general path builds (keys sorted and de-duplicated by pushJsonbValue).
+Datum pk_jsonb_fast(Table *t, HeapTuple tup, TupleDesc desc) {
+  JsonbParseState *state = nullptr;
+  pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
+  for (int i = 0; i < t->npk; i++) {
+    JsonbValue k;
+    k.type = jbvString;
+    k.val.string.val = t->pk_names[i];
+    k.val.string.len = strlen(t->pk_names[i]);
+    pushJsonbValue(&state, WJB_KEY, &k);
+    bool isnull;
+    Datum v = heap_getattr(tup, t->pk_attnums[i], desc, &isnull);
+    JsonbValue jv;
+    if (isnull)
+      jv.type = jbvNull;
+    else
+      fast_key_value(&jv, v, t->pk_types[i]);
+    pushJsonbValue(&state, WJB_VALUE, &jv);
+  }
+  JsonbValue *obj = pushJsonbValue(&state, WJB_END_OBJECT, nullptr);
+  return JsonbPGetDatum(JsonbValueToJsonb(obj));
+}
+
 // The primary key as a JSON object.
 Datum pk_jsonb(Table *t, HeapTuple tup, TupleDesc desc) {
+  bool fast = true;
+  for (int i = 0; fast && i < t->npk; i++) fast = fast_key_type(t->pk_types[i]);
+  if (fast) return pk_jsonb_fast(t, tup, desc);
   StringInfoData b;
   initStringInfo(&b);
   appendStringInfoChar(&b, '{');
@@ -265,11 +329,14 @@ void audit_spi(void *p) {
     nulls[i] = a->nulls[cols[i]] ? 'n' : ' ';
   }
   nulls[7] = '\0';
+  // Its own SPI connection: callers need not be connected (the soft delete's direct path is not).
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "nova: SPI_connect failed");
   int rc = SPI_execute_with_args(
       "INSERT INTO nova.audit_log (at, action, table_name, pk, actor, correlation_id, operation_id) "
       "VALUES ($1, $2, $3, $4, $5, $6, $7)",
       7, types7, values, nulls, false, 0);
   if (rc != SPI_OK_INSERT) elog(ERROR, "nova: writing nova.audit_log failed: %s", SPI_result_code_string(rc));
+  SPI_finish();
 }
 
 }  // namespace

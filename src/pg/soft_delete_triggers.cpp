@@ -73,7 +73,16 @@ struct SoftDeleteArgs {
   int64 op;
   char *by;
   uint64 processed;
+  bool spi;  // SPI connected by run_soft_delete (the trigger finishes it)
 };
+
+// SPI only when a plan runs: the direct row update and the direct audit insert
+// need none, so the common case skips SPI_connect/SPI_finish (two memory contexts per row).
+void need_spi(SoftDeleteArgs *a) {
+  if (a->spi) return;
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "nova: SPI_connect failed");
+  a->spi = true;
+}
 
 // The DELETE trigger's soft delete: one UPDATE of the row (cached plan, by ctid),
 // then the audit row and the cascade — without going through the AFTER UPDATE trigger.
@@ -82,6 +91,7 @@ void run_soft_delete(void *p) {
   if (sd::soft_delete_direct(a->t, a->rel, a->old, a->by, a->op)) {
     a->processed = 1;
   } else {
+    need_spi(a);
     Datum values[3] = {PointerGetDatum(&a->old->t_self), CStringGetTextDatum(a->by), Int64GetDatum(a->op)};
     // As the table owner: DELETE privilege is enough to soft-delete (like RI actions).
     // Only this row version's AFTER UPDATE event is nova's own (it audits and cascades here).
@@ -94,6 +104,7 @@ void run_soft_delete(void *p) {
   if (a->processed == 0) return;
   sd::audit(a->t, "soft_delete", a->old, a->desc, a->by, a->op, false);
   if (a->t->nchildren > 0) {
+    need_spi(a);
     CascadeArgs c = {a->t, a->old, a->desc, TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()), a->op, false};
     run_cascade(&c);
   }
@@ -164,10 +175,9 @@ NOVA_FUNCTION(nova_soft_delete_trigger) {
 
   int64 op = sd::current_op(t);
   char *by = sd::current_by();
-  SoftDeleteArgs a = {t, rel, old, desc, op, by, 0};
-  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "nova: SPI_connect failed");
+  SoftDeleteArgs a = {t, rel, old, desc, op, by, 0, false};
   sd::with_op(op, by, sd::Mode::kSoftDelete, run_soft_delete, &a);
-  SPI_finish();
+  if (a.spi) SPI_finish();
   if (a.processed > 0) sd::g_state.soft_deleted++;
   return PointerGetDatum(nullptr);  // the physical row stays
 }
