@@ -30,6 +30,7 @@ extern "C" {
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_database.h"
 #include "access/xlog.h"
 #include "catalog/pg_type.h"
@@ -262,20 +263,28 @@ void leave_outage() {
 }
 
 // The role every statement of the relay runs as: nova_relay, or the extension's owner
-// on a 1.0 install not yet updated (no nova_relay role); docs/security.md.
+// on a 1.0 install not yet updated (no nova_relay role, or one created by another
+// database's nova 1.1 but without grants here); docs/security.md.
 Oid g_role = InvalidOid;
 bool g_warned_no_role = false;
 
+bool may_relay(Oid role) {
+  Oid nsp = get_namespace_oid("nova", true);
+  Oid outbox = OidIsValid(nsp) ? get_relname_relid("outbox", nsp) : InvalidOid;
+  return OidIsValid(outbox) && pg_class_aclcheck(outbox, role, ACL_DELETE) == ACLCHECK_OK;
+}
+
 Oid relay_role() {
   Oid r = get_role_oid(kRelayRole, true);
-  if (OidIsValid(r)) {
+  if (OidIsValid(r) && may_relay(r)) {
     if (r != g_role) set_role_name(kRelayRole);
     g_role = r;
     return r;
   }
   Oid owner = nova::pg::extension_owner();
   if (!g_warned_no_role) {
-    ereport(WARNING, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("nova relay: role \"%s\" does not exist", kRelayRole),
+    ereport(WARNING, (errcode(ERRCODE_UNDEFINED_OBJECT),
+                      errmsg("nova relay: role \"%s\" does not exist or has no privileges on nova.outbox", kRelayRole),
                       errdetail("The relay runs as the extension's owner until the extension is updated."),
                       errhint("Run ALTER EXTENSION nova UPDATE.")));
     g_warned_no_role = true;
