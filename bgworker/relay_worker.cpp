@@ -20,6 +20,7 @@
 // in the loop context or plain stack data, so PostgreSQL errors may longjmp through
 // them. The C++ parts (KafkaSink, relay_util) never call PostgreSQL.
 #include "bgworker/kafka_sink.h"
+#include "pg/metrics.h"
 #include "pg/relay_state.h"
 
 extern "C" {
@@ -758,6 +759,8 @@ void record(Batch *b, int max_attempts) {
     set_error(first_error);
   }
   count_results(static_cast<uint64>(ndel), static_cast<uint64>(nretry + ndead + nbroker), static_cast<uint64>(ndead));
+  nova::metrics::relay_batch(static_cast<uint64>(nretry), nova::metrics::delivered_bytes(b->msgs, b->n, b->delivered),
+                             b->duration_us);
 }
 
 // During an outage: does a broker answer? If not, the relay waits (state broker_down

@@ -21,6 +21,7 @@ NOVA_PACKAGES=(
   librdkafka-dev libssl-dev nlohmann-json3-dev
   g++ make clang libclang-rt-14-dev libgtest-dev
   kcat python3-kafka valgrind json-schema-test-suite libipc-run-perl
+  prometheus prometheus-postgres-exporter
 )
 
 nova_ensure_deps() {
@@ -169,6 +170,7 @@ nova_test_cluster() {
   nova_cluster_init "$NOVA_CLUSTER" "$@"
   nova_cluster_start "$NOVA_CLUSTER" || nova_die "cluster did not start"
   nova_cluster_env "$NOVA_CLUSTER" nova
+  [ "${NOVA_HOSTILE:-0}" = 1 ] && nova_hostile_prepare
   createdb nova 2>/dev/null || true
   nova_psql -c "CREATE EXTENSION IF NOT EXISTS nova" >/dev/null
 }
@@ -179,6 +181,31 @@ nova_test_cleanup() {
   for c in "${NOVA_CLEANUP_CMDS[@]}"; do eval "$c" >/dev/null 2>&1 || true; done
   for d in "${NOVA_CLEANUP_DIRS[@]}"; do
     nova_cluster_stop "$d" immediate
+    if [ -n "${NOVA_HOSTILE_REPORT:-}" ] && [ -f "$d/server.log" ]; then
+      grep -E 'nova-hostile-shadow|terminated by signal' "$d/server.log" >>"$NOVA_HOSTILE_REPORT" || true
+    fi
     if [ "${NOVA_KEEP:-0}" = 1 ]; then nova_log "kept $d"; else rm -rf "$d"; fi
   done
+}
+
+# The hostile database (test/hostile/setup.sql, tools/test.sh hostile): shadow
+# operators and functions in schema `hostile`, first in every role's search_path,
+# in template1 so that every database created afterwards has them. Needs the
+# PG* environment of a running cluster (superuser).
+nova_hostile_names() {
+  { grep -ohE '\b[a-z_][a-z0-9_]*[[:space:]]*\(' "$NOVA_REPO"/src/sql/*.sql "$NOVA_REPO"/src/pg/*.cpp "$NOVA_REPO"/bgworker/*.cpp \
+      | sed 's/[[:space:](]//g'
+    # functions nova's SQL is likely to grow into
+    printf '%s\n' now clock_timestamp statement_timestamp transaction_timestamp octet_length length lower upper \
+      gen_random_uuid jsonb_typeof to_jsonb jsonb_build_object format array_length string_to_array array_to_string \
+      current_setting set_config pg_has_role has_table_privilege quote_ident quote_literal quote_nullable replace \
+      split_part regexp_replace jsonb_set pg_column_size coalesce jsonb_array_length jsonb_object_keys
+  } | sort -u | paste -sd, -
+}
+nova_hostile_prepare() {
+  psql -X -q -v ON_ERROR_STOP=1 -d template1 -v names="$(nova_hostile_names)" -f "$NOVA_REPO/test/hostile/setup.sql" >/dev/null \
+    || nova_die "hostile setup failed"
+  psql -X -q -v ON_ERROR_STOP=1 -d template1 \
+    -c "ALTER DATABASE template1 SET search_path = hostile, public, pg_catalog" \
+    -c "ALTER ROLE ALL SET search_path = hostile, public, pg_catalog" >/dev/null || nova_die "hostile search_path failed"
 }

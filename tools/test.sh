@@ -6,7 +6,7 @@
 # cluster, and cleans up. Ends with "N passed, N failed"; exits non-zero on failure.
 #
 #   tools/test.sh                      everything
-#   tools/test.sh unit regress         only those stages (unit regress isolation e2e fuzz valgrind)
+#   tools/test.sh unit regress         only those stages (unit regress isolation e2e hostile fuzz valgrind)
 #   NOVA_E2E='outbox*' tools/test.sh e2e    only matching e2e scripts
 #   NOVA_FUZZ_SECONDS=60               per fuzz target (default 30)
 set -uo pipefail
@@ -14,7 +14,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$NOVA_REPO"
 
 STAGES=("$@")
-[ ${#STAGES[@]} -eq 0 ] && STAGES=(unit regress isolation e2e fuzz valgrind)
+[ ${#STAGES[@]} -eq 0 ] && STAGES=(unit regress isolation e2e hostile fuzz valgrind)
 want() { local s; for s in "${STAGES[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
 
 PASSED=0; FAILED=0; FAILED_NAMES=()
@@ -122,6 +122,60 @@ if want e2e && ls test/e2e/*.sh >/dev/null 2>&1; then
     nova_log "e2e: $name"
     if NOVA_TEST_WORK="$WORK" timeout 600 bash "$t"; then pass "$name"; else fail "e2e $name"; fi
   done
+fi
+
+# ---- the hostile database (docs/security.md, "The hostile-database stage") --------
+# Schema `hostile` (test/hostile/setup.sql) holds shadows of the operators and
+# pg_catalog functions nova's SQL uses and comes first in every role's
+# search_path; a shadow reached from nova's own code (a statement its C++ runs
+# through SPI, a nova.* function) writes "nova-hostile-shadow: ..." to the server
+# log. The regression suite, a probe session with a pg_temp.text domain
+# (test/hostile/probe.sql) and the relay delivery e2e run against it. Tests'
+# own statements also resolve to the shadows, which changes plans and some
+# outputs, so the expected files are NOT compared here (the regress stage does
+# that); the stage fails when any shadow ran from nova, when a backend crashed,
+# or when SetUserIdAndSecContext appears outside src/pg/run_as.cpp.
+if want hostile; then
+  nova_log "hostile database: shadows first in search_path"
+  HOST="$WORK/hostile"; mkdir -p "$HOST"; chmod 755 "$HOST"; [ "$(id -u)" -eq 0 ] && chown postgres "$HOST"
+  : >"$HOST/e2e-shadows.log"; chmod 666 "$HOST/e2e-shadows.log"
+  hostile_ok=1
+  nova_cluster_init "$HOST" "max_prepared_transactions = 10"
+  if nova_cluster_start "$HOST"; then
+    nova_cluster_env "$HOST" postgres
+    nova_hostile_prepare
+    createdb contrib_regression && createdb nova && psql -X -q -d nova -c "CREATE EXTENSION nova" \
+      || { hostile_ok=0; nova_log "hostile: could not create the databases"; }
+    mkdir -p "$HOST/regress"; chmod 777 "$HOST/regress"
+    "$PGX/regress/pg_regress" --inputdir="$NOVA_REPO/test" --outputdir="$HOST/regress" --use-existing \
+      --host="$PGHOST" --port="$PGPORT" --user=postgres --dbname=contrib_regression \
+      $(ls test/sql/*.sql | xargs -n1 basename | sed 's/\.sql$//' | sort) >"$HOST/regress.log" 2>&1
+    nova_log "hostile: regression suite ran; $(grep -cE '\.\.\. FAILED|^not ok' "$HOST/regress.log") of $(ls test/sql/*.sql | wc -l) outputs differ under the shadows (not compared)"
+    psql -X -q -d contrib_regression -f test/hostile/probe.sql >"$HOST/probe.log" 2>&1
+    nova_cluster_stop "$HOST" fast
+  else
+    hostile_ok=0
+  fi
+  NOVA_E2E_HOSTILE_SCRIPTS="${NOVA_HOSTILE_E2E:-40_relay_deliver}"
+  make -s tools >/dev/null || hostile_ok=0
+  for name in $NOVA_E2E_HOSTILE_SCRIPTS; do
+    nova_log "hostile: e2e $name"
+    NOVA_HOSTILE=1 NOVA_HOSTILE_REPORT="$HOST/e2e-shadows.log" NOVA_TEST_WORK="$WORK" timeout 600 bash "test/e2e/$name.sh" \
+      >"$HOST/e2e-$name.log" 2>&1 || { hostile_ok=0; tail -20 "$HOST/e2e-$name.log"; nova_log "hostile: e2e $name failed"; }
+  done
+  # Which shadow ran, from which nova statement (once per shadow and caller).
+  cat "$HOST/server.log" "$HOST/e2e-shadows.log" 2>/dev/null | grep -oE 'nova-hostile-shadow: .*' \
+    | sed -E 's/ \| statement: .*//' | sort | uniq -c | sort -rn >"$HOST/shadows.txt"
+  if [ -s "$HOST/shadows.txt" ]; then
+    echo "======== hostile: shadows reached from nova's code (count, shadow | caller) ========"
+    cut -c1-400 "$HOST/shadows.txt"
+    hostile_ok=0
+  fi
+  if grep -hE 'terminated by signal|was terminated by|server process .* exited abnormally' "$HOST/server.log" "$HOST/e2e-shadows.log" 2>/dev/null; then
+    nova_log "hostile: a backend crashed"; hostile_ok=0
+  fi
+  if bash test/e2e/90_one_run_as.sh; then :; else hostile_ok=0; fi
+  if [ "$hostile_ok" = 1 ]; then pass "hostile"; else fail "hostile"; fi
 fi
 
 # ---- fuzzing (bounded) -----------------------------------------------------------

@@ -12,6 +12,7 @@
 
 #include "core/breaker.h"
 #include "pg/boundary.h"
+#include "pg/metrics.h"
 #include "pg/module.h"
 
 extern "C" {
@@ -303,6 +304,7 @@ bool do_allow(const char *name) {
   core::Permit p = core::allow(s.b, now, random01(), MyProcPid);
   core::State after = s.b.state;
   LWLockRelease(slot_lock(idx));
+  nova::metrics::breaker_allowed(name, p != core::Permit::kDenied, core::state_name(before), core::state_name(after));
   if (before != after)
     elog(LOG, "nova: circuit breaker \"%s\" changed from %s to %s", name, core::state_name(before),
          core::state_name(after));
@@ -316,6 +318,7 @@ const char *do_record(const char *name, bool success, int64 duration_us) {
   core::State before = s.b.state;
   core::State after = core::record(s.b, success, duration_us, now_us(), random01(), MyProcPid);
   LWLockRelease(slot_lock(idx));
+  nova::metrics::breaker_recorded(name, success, core::state_name(before), core::state_name(after));
   if (before != after)
     elog(LOG, "nova: circuit breaker \"%s\" changed from %s to %s", name, core::state_name(before),
          core::state_name(after));
@@ -527,6 +530,7 @@ NOVA_FUNCTION(nova_breaker_force) {
   core::State before = s.b.state;
   core::force(s.b, *target, now_us(), random01());
   LWLockRelease(slot_lock(idx));
+  nova::metrics::breaker_forced(name, core::state_name(before), core::state_name(*target));
   elog(LOG, "nova: circuit breaker \"%s\" forced from %s to %s", name, core::state_name(before),
        core::state_name(*target));
   PG_RETURN_VOID();

@@ -6,6 +6,7 @@ extern "C" {
 #include "utils/guc.h"
 }
 
+#include <climits>
 #include <cstring>
 
 extern "C" {
@@ -23,6 +24,7 @@ int nova_guc_cache_memory = 65536;
 char *nova_guc_correlation_id = nullptr;
 char *nova_guc_traceparent = nullptr;
 int nova_guc_validate_events = NOVA_VALIDATE_ERROR;
+int nova_guc_max_event_bytes = 1024 * 1024;
 }
 
 namespace nova::pg {
@@ -150,6 +152,11 @@ void define_gucs() {
   DefineCustomEnumVariable("nova.validate_events", "Schema validation of outbox writes: error, warn or off.", nullptr,
                            &nova_guc_validate_events, NOVA_VALIDATE_ERROR, validate_options, PGC_USERSET, 0, nullptr,
                            nullptr, nullptr);
+  // Superuser only: a service must not be able to lift the limit for itself (docs/security.md).
+  DefineCustomIntVariable("nova.max_event_bytes",
+                          "Largest outbox event (key + payload + headers) nova.publish or the outbox trigger may write.",
+                          nullptr, &nova_guc_max_event_bytes, 1024 * 1024, 1024, INT_MAX, PGC_SUSET, GUC_UNIT_BYTE,
+                          nullptr, nullptr, nullptr);
 #if PG_VERSION_NUM >= 150000
   MarkGUCPrefixReserved("nova");
 #else

@@ -20,6 +20,7 @@ extern int nova_guc_cache_memory;        // nova.cache_memory, kilobytes (postma
 extern char *nova_guc_correlation_id;    // nova.correlation_id (user)
 extern char *nova_guc_traceparent;       // nova.traceparent (user)
 extern int nova_guc_validate_events;     // nova.validate_events (user), NOVA_VALIDATE_*
+extern int nova_guc_max_event_bytes;     // nova.max_event_bytes, bytes (superuser)
 }
 
 enum NovaEventFormat { NOVA_EVENT_FORMAT_NOVA = 0, NOVA_EVENT_FORMAT_CLOUDEVENTS = 1 };

@@ -27,6 +27,7 @@ extern "C" {
 
 #include "core/error.h"
 #include "pg/guc.h"
+#include "pg/metrics.h"
 #include "pg/module.h"
 
 namespace nova::pg::jwt_cache {
@@ -118,6 +119,7 @@ Found lookup_in_set(uint32_t set, const uint8_t d[kDigestBytes], uint64_t db, ui
     if (!matches(s, d, db)) continue;
     if (s.generation != gen || now >= s.valid_until) {
       s.generation = 0;  // stale: the key set changed, or its key was revoked meanwhile
+      nova::metrics::add(nova::metrics::kJwtCacheExpired, 1);
       break;
     }
     const char *data = g_data + (size_t(set) * kWays + i) * kEntryDataBytes;

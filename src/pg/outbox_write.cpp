@@ -4,11 +4,17 @@
 // partition (nova.outbox_<slot>) with heap_insert + index_insert, as catalog
 // code does (src/pg/direct_insert.h) — no executor start-up or partition routing per event; this is
 // what keeps the trigger within ~10% of a plain INSERT (docs/benchmarks.md).
-// Its layout map is cached per partition and dropped on relcache invalidation.
-// Fallback (a partition layout this code does not know, an index with
-// expressions or deferred checks, a trigger or rule on the partition): an INSERT into nova.outbox
+// The row is still held to the partition's NOT NULL and CHECK constraints and
+// its partition bound. Its layout map is cached per partition and dropped on
+// relcache invalidation.
+// Fallback (a partition layout this code does not know, anything
+// direct_insert_supported() refuses: triggers, rules, row-level security, an
+// index with expressions or deferred checks): an INSERT into nova.outbox
 // through a prepared plan kept for the life of the backend, run as the
-// extension owner. Either way the writer needs no privilege on nova.outbox.
+// extension owner through nova::pg::run_as. Either way the writer needs no
+// privilege on nova.outbox.
+//
+// Every event is first held to nova.max_event_bytes (docs/outbox.md, "Size limit").
 #include "pg/outbox.h"
 
 extern "C" {
@@ -22,6 +28,7 @@ extern "C" {
 #include "datatype/timestamp.h"
 #include "executor/executor.h"
 #include "nodes/execnodes.h"
+#include "storage/lmgr.h"
 #include "utils/rel.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -39,9 +46,13 @@ extern "C" {
 #include "pg/correlation.h"
 #include "pg/direct_insert.h"
 #include "pg/boundary.h"
+#include "pg/guc.h"
 #include "pg/identity.h"
+#include "pg/metrics.h"
 #include "pg/module.h"
+#include "pg/run_as.h"
 #include "pg/schema_api.h"
+#include "pg/soft_delete_actor.h"
 
 namespace nova::pg::outbox {
 
@@ -61,6 +72,9 @@ const char *const kColNames[kNCols] = {
     "id",    "event_id",   "topic",    "key",      "event_type",      "payload",    "headers", "correlation_id",
     "traceparent", "actor", "created_at", "attempts", "next_attempt_at", "last_error", "source",  "schema_version",
     "slot"};
+// Their types: the fast path forms the tuple from Datums of exactly these.
+const Oid kColTypes[kNCols] = {INT8OID, UUIDOID, TEXTOID, TEXTOID, TEXTOID,        JSONBOID, JSONBOID, TEXTOID, TEXTOID,
+                               TEXTOID, TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID, TEXTOID, TEXTOID, INT4OID, INT2OID};
 
 // Layout of one partition for the fast path.
 constexpr int kMaxAtts = 64;
@@ -76,19 +90,20 @@ Partition g_parts[kSlots];
 Oid g_seq_relid = InvalidOid;  // nova.outbox_id_seq
 
 SPIPlanPtr g_insert_plan = nullptr;   // SPI_keepplan'd; revalidated by the plan cache on DDL
-Oid g_outbox_relid = InvalidOid;      // nova.outbox, and its owner (= the extension owner)
-Oid g_outbox_owner = InvalidOid;
+Oid g_outbox_relid = InvalidOid;      // nova.outbox, as last seen by check_partition()
 bool g_wake_at_commit = false;        // this transaction wrote at least one event
 Jsonb *g_empty_object = nullptr;      // '{}' in TopMemoryContext
 
 void relcache_callback(Datum, Oid relid) {
-  if (relid == InvalidOid || relid == g_outbox_relid) {
+  // A change to the parent (a trigger, a rule, row-level security) matters to
+  // the partitions' eligibility as well.
+  bool all = relid == InvalidOid || relid == g_outbox_relid;
+  if (all) {
     g_outbox_relid = InvalidOid;
-    g_outbox_owner = InvalidOid;
     g_seq_relid = InvalidOid;
   }
   for (Partition &p : g_parts)
-    if (relid == InvalidOid || relid == p.relid || relid == g_outbox_relid) p.checked = false;
+    if (all || relid == p.relid) p.checked = false;
   invalidate_table_cache(relid);
 }
 
@@ -113,22 +128,6 @@ void xact_callback(XactEvent event, void *) {
 void outbox_write_init() {
   CacheRegisterRelcacheCallback(relcache_callback, (Datum)0);
   RegisterXactCallback(xact_callback, nullptr);
-}
-
-Oid outbox_owner() {
-  if (OidIsValid(g_outbox_owner)) return g_outbox_owner;
-  Oid nsp = get_namespace_oid("nova", true);
-  Oid relid = OidIsValid(nsp) ? get_relname_relid("outbox", nsp) : InvalidOid;
-  if (!OidIsValid(relid))
-    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("nova.outbox does not exist"),
-                    errhint("Is the nova extension installed in this database?")));
-  HeapTuple tp = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-  if (!HeapTupleIsValid(tp)) elog(ERROR, "cache lookup failed for relation %u", relid);
-  Oid owner = ((Form_pg_class)GETSTRUCT(tp))->relowner;
-  ReleaseSysCache(tp);
-  g_outbox_relid = relid;
-  g_outbox_owner = owner;
-  return owner;
 }
 
 Jsonb *empty_object() {
@@ -156,8 +155,8 @@ int col_index(const char *name) {
 }
 
 // Can the fast path write into this partition? Every live column must be one we
-// fill, and direct_insert_supported() must accept it (plain or partial indexes,
-// no triggers or rules).
+// fill, of the type we fill it with, and direct_insert_supported() must accept
+// the partition (the one eligibility check shared with the audit log writer).
 void check_partition(Partition *p, int slot) {
   p->checked = true;
   p->usable = false;
@@ -172,6 +171,10 @@ void check_partition(Partition *p, int slot) {
       get_partition_parent(relid, false) != parent)
     return;
   p->relid = relid;
+  g_outbox_relid = parent;
+  // The eligibility check opens the parent too: lock it first, in the order an
+  // INSERT into nova.outbox (and DDL on it) locks parent and partition.
+  LockRelationOid(parent, AccessShareLock);
   Relation rel = table_open(relid, AccessShareLock);
   TupleDesc desc = RelationGetDescr(rel);
   bool ok = desc->natts <= kMaxAtts;
@@ -183,7 +186,7 @@ void check_partition(Partition *p, int slot) {
       continue;
     }
     int c = col_index(NameStr(att->attname));
-    if (c < 0 || seen[c]) ok = false;
+    if (c < 0 || seen[c] || att->atttypid != kColTypes[c]) ok = false;
     else {
       p->map[i] = static_cast<int8>(c);
       seen[c] = true;
@@ -194,6 +197,7 @@ void check_partition(Partition *p, int slot) {
   if (ok) ok = direct_insert_supported(rel);
   p->natts = desc->natts;
   table_close(rel, AccessShareLock);
+  UnlockRelationOid(parent, AccessShareLock);
   p->usable = ok;
 }
 
@@ -237,41 +241,53 @@ bool direct_insert(Datum *vals, bool *nulls) {
   return true;
 }
 
+struct SpiInsert {
+  Datum values[kNargs];
+  char nulls[kNargs + 1];
+};
+
+// Runs as the extension owner (run_as pins search_path; the SQL is schema-qualified anyway).
+void spi_insert_as_owner(void *arg) {
+  SpiInsert *in = static_cast<SpiInsert *>(arg);
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "nova outbox: SPI_connect failed");
+  if (g_insert_plan == nullptr) {
+    Oid types[kNargs] = {UUIDOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID,
+                         TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID};
+    SPIPlanPtr plan = SPI_prepare(kInsertSql, kNargs, types);
+    if (plan == nullptr) elog(ERROR, "nova outbox: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+    if (SPI_keepplan(plan) != 0) elog(ERROR, "nova outbox: SPI_keepplan failed");
+    g_insert_plan = plan;
+  }
+  int rc = SPI_execute_plan(g_insert_plan, in->values, in->nulls, false, 0);
+  if (rc != SPI_OK_INSERT) elog(ERROR, "nova outbox: insert failed: %s", SPI_result_code_string(rc));
+  SPI_finish();
+}
+
 void spi_insert(Datum *vals, bool *nulls) {
   static const Col kParamCols[kNargs] = {kEventId,     kTopic,       kKey,   kEventType, kPayload,      kHeaders,
                                          kCorrelation, kTraceparent, kActor, kSource,    kSchemaVersion};
-  Datum values[kNargs];
-  char pnulls[kNargs + 1];
+  SpiInsert in;
   for (int i = 0; i < kNargs; i++) {
-    values[i] = vals[kParamCols[i]];
-    pnulls[i] = nulls[kParamCols[i]] ? 'n' : ' ';
+    in.values[i] = vals[kParamCols[i]];
+    in.nulls[i] = nulls[kParamCols[i]] ? 'n' : ' ';
   }
-  pnulls[kNargs] = '\0';
-  Oid owner = outbox_owner();
-  Oid saved_user;
-  int saved_sec;
-  GetUserIdAndSecContext(&saved_user, &saved_sec);
-  SetUserIdAndSecContext(owner, saved_sec | SECURITY_LOCAL_USERID_CHANGE);
-  PG_TRY();
-  {
-    if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "nova outbox: SPI_connect failed");
-    if (g_insert_plan == nullptr) {
-      Oid types[kNargs] = {UUIDOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID,
-                           TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID};
-      SPIPlanPtr plan = SPI_prepare(kInsertSql, kNargs, types);
-      if (plan == nullptr) elog(ERROR, "nova outbox: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-      if (SPI_keepplan(plan) != 0) elog(ERROR, "nova outbox: SPI_keepplan failed");
-      g_insert_plan = plan;
-    }
-    int rc = SPI_execute_plan(g_insert_plan, values, pnulls, false, 0);
-    if (rc != SPI_OK_INSERT) elog(ERROR, "nova outbox: insert failed: %s", SPI_result_code_string(rc));
-    SPI_finish();
-  }
-  PG_FINALLY();
-  {
-    SetUserIdAndSecContext(saved_user, saved_sec);
-  }
-  PG_END_TRY();
+  in.nulls[kNargs] = '\0';
+  run_as(extension_owner(), spi_insert_as_owner, &in);
+}
+
+// ERROR 54000 when the event is larger than nova.max_event_bytes: key, payload
+// and headers as stored (text bytes of the key, binary size of the jsonb values).
+void check_size(const Event &ev) {
+  int64 bytes = 0;
+  if (ev.key) bytes += static_cast<int64>(strlen(ev.key));
+  if (ev.payload) bytes += VARSIZE_ANY_EXHDR(ev.payload);
+  if (ev.headers) bytes += VARSIZE_ANY_EXHDR(ev.headers);
+  if (bytes > nova_guc_max_event_bytes)
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("outbox event is too large"),
+                    errdetail("The %s event for topic \"%s\" has %lld bytes of key, payload and headers; "
+                              "nova.max_event_bytes is %d.",
+                              ev.event_type, ev.topic, static_cast<long long>(bytes), nova_guc_max_event_bytes),
+                    errhint("Publish a reference to large data instead of the data itself.")));
 }
 
 // Tests and benchmarks can force the SPI path (nova._outbox_fast_path(false)).
@@ -286,11 +302,12 @@ void set_fast_path(bool on) { g_fast_path = on; }
 NOVA_MODULE_INIT(outbox_write_init);
 
 pg_uuid_t *write(const Event &ev) {
+  check_size(ev);  // before anything expensive (schema validation) is done with it
   // Everything that depends on the writer is computed before writing.
   int32 schema_version = nova::pg::schema_check_event(ev.event_type, ev.payload);
   const char *correlation = nova::pg::current_correlation_id();
   const char *traceparent = nova::pg::current_traceparent();
-  char *actor = nova::pg::current_actor();
+  char *actor = nova::pg::soft_delete_actor() ? pstrdup(nova::pg::soft_delete_actor()) : nova::pg::current_actor();
   pg_uuid_t *event_id = random_uuid();
 
   Datum vals[kNCols];
@@ -332,6 +349,7 @@ pg_uuid_t *write(const Event &ev) {
   }
 
   if (!g_fast_path || !direct_insert(vals, nulls)) spi_insert(vals, nulls);
+  nova::metrics::outbox_written(ev.topic);
   g_wake_at_commit = true;
   return event_id;
 }

@@ -11,8 +11,8 @@
 //     nova's SQL uses (every SQL text nova runs is schema-qualified as well);
 // and restores all three when fn returns or raises (the error propagates).
 //
-// This is the only SetUserIdAndSecContext in the tree (test/e2e/90_hostile.sh
-// checks it). fn runs in plain C frames: it must not keep C++ objects with
+// This is the only SetUserIdAndSecContext in the tree (test/e2e/90_one_run_as.sh
+// checks it, also as part of tools/test.sh hostile). fn runs in plain C frames: it must not keep C++ objects with
 // destructors alive across calls that can raise a PostgreSQL error.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Soft delete SQL API (SPEC §5): nova.restore, nova.purge, nova.erase_subject,
+// Soft delete SQL API (docs/soft-delete.md): nova.restore, nova.purge, nova.erase_subject,
 // and nova._soft_delete_invalidate (used by enable/disable_soft_delete).
 // enable/disable themselves are DDL and live in src/sql/50_soft_delete.sql.
 #include "pg/boundary.h"
@@ -112,7 +112,8 @@ NOVA_FUNCTION(nova_soft_delete_restore) {
   appendStringInfo(&sql, "UPDATE ONLY %s t SET deleted_at = NULL FROM pg_catalog.jsonb_populate_record(NULL::%s, $1) k WHERE ",
                    t->qualname, t->qualname);
   for (int i = 0; i < t->npk; i++)
-    appendStringInfo(&sql, "t.%s = k.%s AND ", quote_identifier(t->pk_names[i]), quote_identifier(t->pk_names[i]));
+    appendStringInfo(&sql, "t.%s %s k.%s AND ", quote_identifier(t->pk_names[i]), t->pk_eqop[i],
+                     quote_identifier(t->pk_names[i]));
   appendStringInfoString(&sql, "t.deleted_at IS NOT NULL");
 
   Oid types[1] = {JSONBOID};
@@ -137,7 +138,8 @@ NOVA_FUNCTION(nova_soft_delete_purge) {
 
   StringInfoData sql;
   initStringInfo(&sql);
-  appendStringInfo(&sql, "DELETE FROM ONLY %s WHERE deleted_at < pg_catalog.now() - $1", t->qualname);
+  appendStringInfo(&sql, "DELETE FROM ONLY %s WHERE deleted_at OPERATOR(pg_catalog.<) "
+                   "(pg_catalog.now() OPERATOR(pg_catalog.-) $1)", t->qualname);
   Oid types[1] = {INTERVALOID};
   Datum values[1] = {PointerGetDatum(older)};
   ExecArgs a = {sql.data, 1, types, values, nullptr, 0};
@@ -159,10 +161,11 @@ NOVA_FUNCTION(nova_soft_delete_erase_subject) {
 
   // Tables with an owner column, and the foreign keys among them.
   int rc = SPI_execute(
-      "SELECT s.tbl::pg_catalog.oid, s.owner_column::text, a.atttypid "
+      "SELECT s.tbl::pg_catalog.oid, s.owner_column::pg_catalog.text, a.atttypid "
       "FROM nova.soft_delete_tables s JOIN pg_catalog.pg_attribute a "
-      "  ON a.attrelid = s.tbl AND a.attname = s.owner_column AND NOT a.attisdropped "
-      "WHERE s.owner_column IS NOT NULL ORDER BY s.tbl::text",
+      "  ON a.attrelid OPERATOR(pg_catalog.=) s.tbl::pg_catalog.oid "
+      " AND a.attname OPERATOR(pg_catalog.=) s.owner_column AND NOT a.attisdropped "
+      "WHERE s.owner_column IS NOT NULL ORDER BY s.tbl::pg_catalog.text",
       true, 0);
   if (rc != SPI_OK_SELECT) elog(ERROR, "nova: reading nova.soft_delete_tables failed");
   int n = (int)SPI_processed;
@@ -179,9 +182,11 @@ NOVA_FUNCTION(nova_soft_delete_erase_subject) {
   }
   rc = SPI_execute(
       "SELECT c.conrelid, c.confrelid FROM pg_catalog.pg_constraint c "
-      "WHERE c.contype = 'f' AND c.conrelid <> c.confrelid "
-      "AND c.conrelid IN (SELECT tbl FROM nova.soft_delete_tables) "
-      "AND c.confrelid IN (SELECT tbl FROM nova.soft_delete_tables)",
+      "WHERE c.contype OPERATOR(pg_catalog.=) 'f' AND c.conrelid OPERATOR(pg_catalog.<>) c.confrelid "
+      "AND EXISTS (SELECT 1 FROM nova.soft_delete_tables s "
+      "            WHERE s.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) c.conrelid) "
+      "AND EXISTS (SELECT 1 FROM nova.soft_delete_tables s "
+      "            WHERE s.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) c.confrelid)",
       true, 0);
   if (rc != SPI_OK_SELECT) elog(ERROR, "nova: reading foreign keys failed");
   int nfk = (int)SPI_processed;
@@ -231,16 +236,17 @@ NOVA_FUNCTION(nova_soft_delete_erase_subject) {
     if (!parse_as(subject, typ[i], &value)) continue;  // no row of this table can belong to the subject
     Oid types[1] = {typ[i]};
     Datum values[1] = {value};
+    char *eq = sd::equality_operator_sql(typ[i]);
     // 1. Soft-delete first (cascading like any soft delete), so that consumers of the
     //    outbox see <Entity>Deleted and then, from the hard delete, a Purged tombstone.
     resetStringInfo(&sql);
-    appendStringInfo(&sql, "UPDATE ONLY %s SET deleted_at = pg_catalog.now() WHERE %s = $1 AND deleted_at IS NULL",
-                     t->qualname, quote_identifier(col[i]));
+    appendStringInfo(&sql, "UPDATE ONLY %s SET deleted_at = pg_catalog.now() WHERE %s %s $1 AND deleted_at IS NULL",
+                     t->qualname, quote_identifier(col[i]), eq);
     ExecArgs a1 = {pstrdup(sql.data), 1, types, values, nullptr, 0};
     sd::with_op(op, by, sd::Mode::kSoftDelete, run_exec, &a1);
     // 2. Hard delete; rows removed by foreign keys' ON DELETE CASCADE are counted and audited too.
     resetStringInfo(&sql);
-    appendStringInfo(&sql, "DELETE FROM ONLY %s WHERE %s = $1", t->qualname, quote_identifier(col[i]));
+    appendStringInfo(&sql, "DELETE FROM ONLY %s WHERE %s %s $1", t->qualname, quote_identifier(col[i]), eq);
     ExecArgs a2 = {pstrdup(sql.data), 1, types, values, nullptr, 0};
     sd::with_op(op, by, sd::Mode::kErase, run_exec, &a2);
   }

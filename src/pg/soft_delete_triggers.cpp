@@ -1,7 +1,7 @@
-// Soft delete triggers (SPEC §5), installed by nova.enable_soft_delete():
+// Soft delete triggers (docs/soft-delete.md), installed by nova.enable_soft_delete():
 //
 //   nova_soft_delete          BEFORE DELETE ROW   DELETE → UPDATE … SET deleted_at = now() (cached plan, by ctid)
-//   nova_soft_delete_update   BEFORE UPDATE ROW   fills deleted_by / deleted_op; clients cannot forge them
+//   nova_soft_delete_update   BEFORE UPDATE ROW   fills deleted_by / deleted_op; refuses forged values (42501)
 //   nova_soft_delete_cascade  AFTER UPDATE ROW    audit row; cascade soft delete / exact restore to children
 //   nova_soft_delete_truncate BEFORE TRUNCATE     refuses TRUNCATE
 //   nova_soft_delete (view)   INSTEAD OF DELETE   DELETE through active_<table>, with the right row count
@@ -47,8 +47,27 @@ struct CascadeArgs {
 
 void run_cascade(void *p);
 
+void refuse(sd::Table *t, const char *col, const char *hint) {
+  ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                  errmsg("column \"%s\" of soft-delete enabled table %s is set by nova only", col, t->qualname),
+                  errhint("%s", hint)));
+}
+
+bool same_text(Datum a, bool a_null, Datum b, bool b_null) {
+  if (a_null || b_null) return a_null == b_null;
+  text *x = DatumGetTextPP(a), *y = DatumGetTextPP(b);
+  return VARSIZE_ANY_EXHDR(x) == VARSIZE_ANY_EXHDR(y) &&
+         memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) == 0;
+}
+
+bool same_int8(Datum a, bool a_null, Datum b, bool b_null) {
+  if (a_null || b_null) return a_null == b_null;
+  return DatumGetInt64(a) == DatumGetInt64(b);
+}
+
 struct SoftDeleteArgs {
   sd::Table *t;
+  Relation rel;
   HeapTuple old;
   TupleDesc desc;
   int64 op;
@@ -60,11 +79,18 @@ struct SoftDeleteArgs {
 // then the audit row and the cascade — without going through the AFTER UPDATE trigger.
 void run_soft_delete(void *p) {
   auto *a = static_cast<SoftDeleteArgs *>(p);
-  Datum values[3] = {PointerGetDatum(&a->old->t_self), CStringGetTextDatum(a->by), Int64GetDatum(a->op)};
-  // As the table owner: DELETE privilege is enough to soft-delete (like RI actions).
-  sd::g_state.internal = true;  // reset by with_op() on error
-  a->processed = sd::exec_as(a->t->owner, a->t->soft_delete_plan, values, nullptr);
-  sd::g_state.internal = false;
+  if (sd::soft_delete_direct(a->t, a->rel, a->old, a->by, a->op)) {
+    a->processed = 1;
+  } else {
+    Datum values[3] = {PointerGetDatum(&a->old->t_self), CStringGetTextDatum(a->by), Int64GetDatum(a->op)};
+    // As the table owner: DELETE privilege is enough to soft-delete (like RI actions).
+    // Only this row version's AFTER UPDATE event is nova's own (it audits and cascades here).
+    sd::OwnUpdate own;
+    own.relid = a->t->relid;
+    own.tid = a->old->t_self;
+    own.outer = nullptr;
+    a->processed = sd::exec_own_update(&own, a->t->owner, a->t->soft_delete_plan, values, nullptr);
+  }
   if (a->processed == 0) return;
   sd::audit(a->t, "soft_delete", a->old, a->desc, a->by, a->op, false);
   if (a->t->nchildren > 0) {
@@ -138,7 +164,7 @@ NOVA_FUNCTION(nova_soft_delete_trigger) {
 
   int64 op = sd::current_op(t);
   char *by = sd::current_by();
-  SoftDeleteArgs a = {t, old, desc, op, by, 0};
+  SoftDeleteArgs a = {t, rel, old, desc, op, by, 0};
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "nova: SPI_connect failed");
   sd::with_op(op, by, sd::Mode::kSoftDelete, run_soft_delete, &a);
   SPI_finish();
@@ -146,39 +172,60 @@ NOVA_FUNCTION(nova_soft_delete_trigger) {
   return PointerGetDatum(nullptr);  // the physical row stays
 }
 
-// BEFORE UPDATE OF deleted_at, deleted_by, deleted_op FOR EACH ROW (WHEN any of them changes).
+// BEFORE UPDATE OF deleted_at, deleted_by, deleted_op FOR EACH ROW.
+// deleted_at may go from NULL to now() (a soft delete: deleted_by/deleted_op are
+// filled by nova) or back to NULL (a restore: they are cleared); any other change
+// of the three columns is refused (42501) — nova's own statements pass these
+// rules too, so no flag a user trigger could inherit is needed.
 NOVA_FUNCTION(nova_soft_delete_update_trigger) {
   TriggerData *td = trigger_data(fcinfo, "nova_soft_delete_update_trigger");
   expect(TRIGGER_FIRED_BEFORE(td->tg_event) && TRIGGER_FIRED_FOR_ROW(td->tg_event) &&
              TRIGGER_FIRED_BY_UPDATE(td->tg_event),
          "nova_soft_delete_update_trigger", "BEFORE UPDATE FOR EACH ROW");
-  if (sd::g_state.internal) return PointerGetDatum(td->tg_newtuple);  // nova's own UPDATE: already filled
   Relation rel = td->tg_relation;
   TupleDesc desc = RelationGetDescr(rel);
   sd::Table *t = sd::get_table(RelationGetRelid(rel));
   HeapTuple oldt = td->tg_trigtuple, newt = td->tg_newtuple;
   bool old_null, new_null;
-  (void)heap_getattr(oldt, t->att_deleted_at, desc, &old_null);
-  (void)heap_getattr(newt, t->att_deleted_at, desc, &new_null);
+  Datum old_at = heap_getattr(oldt, t->att_deleted_at, desc, &old_null);
+  Datum new_at = heap_getattr(newt, t->att_deleted_at, desc, &new_null);
 
   int cols[2] = {t->att_deleted_by, t->att_deleted_op};
   Datum values[2];
   bool nulls[2];
+  // The values deleted_by / deleted_op may take besides their old ones.
+  bool filled = false;
   if (old_null && !new_null) {
-    // soft delete by UPDATE (also the path every DELETE takes)
+    // soft delete by UPDATE (also the path every DELETE takes): deleted_at = now() only
+    if (DatumGetTimestampTz(new_at) != GetCurrentTransactionStartTimestamp())
+      refuse(t, "deleted_at", "A soft delete sets deleted_at to now().");
     int64 op = sd::current_op(t);
     values[0] = CStringGetTextDatum(sd::current_by());
     values[1] = Int64GetDatum(op);
     nulls[0] = nulls[1] = false;
+    filled = true;
   } else if (!old_null && new_null) {
     // restore
     values[0] = values[1] = (Datum)0;
     nulls[0] = nulls[1] = true;
   } else {
-    // deleted_by / deleted_op are nova's: keep them as they were
+    if (!old_null && DatumGetTimestampTz(old_at) != DatumGetTimestampTz(new_at))
+      refuse(t, "deleted_at", "Restore the row (deleted_at = NULL) or leave deleted_at as it is.");
     values[0] = heap_getattr(oldt, t->att_deleted_by, desc, &nulls[0]);
     values[1] = heap_getattr(oldt, t->att_deleted_op, desc, &nulls[1]);
   }
+  // A value other than the old one, or than the one nova fills in, is forged.
+  bool by_null, op_null, oby_null, oop_null;
+  Datum by = heap_getattr(newt, t->att_deleted_by, desc, &by_null);
+  Datum op = heap_getattr(newt, t->att_deleted_op, desc, &op_null);
+  Datum oby = heap_getattr(oldt, t->att_deleted_by, desc, &oby_null);
+  Datum oop = heap_getattr(oldt, t->att_deleted_op, desc, &oop_null);
+  if (!same_text(by, by_null, oby, oby_null) && !(filled && same_text(by, by_null, values[0], false)) &&
+      !(!old_null && new_null && by_null))
+    refuse(t, "deleted_by", "nova sets deleted_by and deleted_op itself.");
+  if (!same_int8(op, op_null, oop, oop_null) && !(filled && same_int8(op, op_null, values[1], false)) &&
+      !(!old_null && new_null && op_null))
+    refuse(t, "deleted_op", "nova sets deleted_by and deleted_op itself.");
   HeapTuple res = heap_modify_tuple_by_cols(newt, desc, 2, cols, values, nulls);
   return PointerGetDatum(res);
 }
@@ -189,10 +236,11 @@ NOVA_FUNCTION(nova_soft_delete_cascade_trigger) {
   expect(TRIGGER_FIRED_AFTER(td->tg_event) && TRIGGER_FIRED_FOR_ROW(td->tg_event) &&
              TRIGGER_FIRED_BY_UPDATE(td->tg_event),
          "nova_soft_delete_cascade_trigger", "AFTER UPDATE FOR EACH ROW");
-  // The DELETE trigger's own UPDATE: it audits and cascades itself. Its after-trigger
-  // events fire at the end of that nested UPDATE, while the flag is still set.
-  if (sd::g_state.internal) return PointerGetDatum(nullptr);
+  // The DELETE trigger's own UPDATE of this very row version: it audits and cascades
+  // itself. (Its after-trigger events fire at the end of that nested UPDATE, while
+  // its frame is pushed; any other UPDATE meanwhile is handled here.)
   Relation rel = td->tg_relation;
+  if (sd::is_own_update(RelationGetRelid(rel), &td->tg_trigtuple->t_self)) return PointerGetDatum(nullptr);
   TupleDesc desc = RelationGetDescr(rel);
   sd::Table *t = sd::get_table(RelationGetRelid(rel));
   HeapTuple oldt = td->tg_trigtuple, newt = td->tg_newtuple;

@@ -8,4 +8,6 @@ CREATE OR REPLACE FUNCTION nova._selftest_boundary(kind text) RETURNS int
 REVOKE ALL ON FUNCTION nova._selftest_boundary(text) FROM PUBLIC;
 
 REVOKE ALL ON nova.outbox, nova.outbox_0, nova.outbox_1, nova.outbox_dead, nova.outbox_id_seq FROM PUBLIC;
-GRANT SELECT ON nova.outbox TO nova_service;
+-- Services read no pending events (other services' payloads): the backlog is in
+-- nova.status() and view nova.relay (docs/security.md). 1.0 granted SELECT.
+REVOKE ALL ON nova.outbox, nova.outbox_0, nova.outbox_1, nova.outbox_dead, nova.outbox_id_seq FROM nova_service;

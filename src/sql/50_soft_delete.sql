@@ -60,7 +60,8 @@ JOIN pg_catalog.pg_constraint c ON c.confrelid = s.tbl::oid AND c.contype = 'f'
 LEFT JOIN nova.soft_delete_tables ch ON ch.tbl = c.conrelid;
 REVOKE ALL ON nova.soft_delete_foreign_keys FROM PUBLIC;
 
-CREATE OR REPLACE FUNCTION nova.enable_soft_delete(tbl regclass, owner_column name DEFAULT NULL) RETURNS void
+CREATE OR REPLACE FUNCTION nova.enable_soft_delete(tbl regclass, owner_column name DEFAULT NULL,
+                                                   audit boolean DEFAULT true) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
   v_kind   "char";
@@ -69,13 +70,22 @@ DECLARE
   v_view   text;
   v_type   oid;
   v_add    text := '';
+  v_owner  oid;
+  v_vowner oid;
   r        record;
 BEGIN
   IF tbl IS NULL THEN
     RAISE EXCEPTION 'table must not be null' USING ERRCODE = '22004';
   END IF;
-  SELECT c.relkind, n.nspname, c.relname INTO v_kind, v_nsp, v_rel
+  SELECT c.relkind, n.nspname, c.relname, c.relowner INTO v_kind, v_nsp, v_rel, v_owner
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl;
+  IF audit IS NULL THEN
+    RAISE EXCEPTION 'audit must not be null' USING ERRCODE = '22004';
+  END IF;
+  IF v_nsp IN ('nova', 'information_schema') OR v_nsp LIKE 'pg\_%' THEN
+    RAISE EXCEPTION 'cannot enable soft delete on %', tbl USING ERRCODE = '0A000',
+      DETAIL = 'Tables in schema nova and in system schemas cannot be soft-delete enabled.';
+  END IF;
   IF v_kind = 'p' THEN
     RAISE EXCEPTION 'soft delete is not supported on partitioned table %', tbl
       USING ERRCODE = '0A000', HINT = 'Enable it on each partition.';
@@ -112,8 +122,28 @@ BEGIN
     EXECUTE format('ALTER TABLE %s %s', tbl, v_add);
   END IF;
 
-  INSERT INTO nova.soft_delete_tables AS s (tbl, owner_column) VALUES (tbl, owner_column)
-    ON CONFLICT ON CONSTRAINT soft_delete_tables_pkey DO UPDATE SET owner_column = EXCLUDED.owner_column;
+  -- The view of live rows: an existing active_<table> must be the one nova made for
+  -- this table (its INSTEAD OF trigger runs nova's function, which only nova can
+  -- attach); another role's view of that name would stay that role's to redefine.
+  v_view := 'active_' || v_rel;
+  SELECT c.relkind, c.relowner INTO v_kind, v_vowner FROM pg_class c
+    WHERE c.relname = v_view AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = v_nsp);
+  IF FOUND AND v_kind <> 'v' THEN
+    RAISE EXCEPTION 'relation %.% exists and is not a view', quote_ident(v_nsp), quote_ident(v_view) USING ERRCODE = '42P07';
+  ELSIF FOUND AND NOT EXISTS (
+      SELECT 1 FROM pg_trigger t
+       WHERE t.tgrelid = format('%I.%I', v_nsp, v_view)::regclass AND t.tgname = 'nova_soft_delete'
+         AND t.tgfoid = 'nova._soft_delete_view_trigger()'::regprocedure AND t.tgnargs = 1
+         AND t.tgargs = convert_to(tbl::oid::text, 'UTF8') || '\x00'::bytea) THEN
+    RAISE EXCEPTION 'view %.% exists and was not created by nova for %', quote_ident(v_nsp), quote_ident(v_view), tbl
+      USING ERRCODE = '42P07',
+            DETAIL = format('It is owned by %s.', pg_get_userbyid(v_vowner)),
+            HINT = 'Drop or rename it; nova.enable_soft_delete() creates the view of live rows itself.';
+  END IF;
+
+  INSERT INTO nova.soft_delete_tables AS s (tbl, owner_column, audit) VALUES (tbl, owner_column, audit)
+    ON CONFLICT ON CONSTRAINT soft_delete_tables_pkey
+    DO UPDATE SET owner_column = EXCLUDED.owner_column, audit = EXCLUDED.audit;
 
   EXECUTE format('CREATE OR REPLACE TRIGGER nova_soft_delete BEFORE DELETE ON %s '
                  'FOR EACH ROW EXECUTE FUNCTION nova._soft_delete_trigger()', tbl);
@@ -128,12 +158,10 @@ BEGIN
 
   -- The view of live rows. DELETE through it soft-deletes (INSTEAD OF trigger, so the
   -- row count is right); INSERT and UPDATE go to the table (auto-updatable view).
-  v_view := 'active_' || v_rel;
-  IF EXISTS (SELECT 1 FROM pg_class WHERE relname = v_view AND relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = v_nsp) AND relkind <> 'v') THEN
-    RAISE EXCEPTION 'relation %.% exists and is not a view', quote_ident(v_nsp), quote_ident(v_view) USING ERRCODE = '42P07';
-  END IF;
   EXECUTE format('CREATE OR REPLACE VIEW %I.%I WITH (security_invoker = true) AS SELECT * FROM ONLY %s WHERE deleted_at IS NULL',
                  v_nsp, v_view, tbl);
+  -- Owned by the table's owner (who alone may then redefine it).
+  EXECUTE format('ALTER VIEW %I.%I OWNER TO %I', v_nsp, v_view, pg_get_userbyid(v_owner));
   EXECUTE format('CREATE OR REPLACE TRIGGER nova_soft_delete INSTEAD OF DELETE ON %I.%I '
                  'FOR EACH ROW EXECUTE FUNCTION nova._soft_delete_view_trigger(%L)', v_nsp, v_view, tbl::oid::text);
 
@@ -172,7 +200,12 @@ BEGIN
            AND tgname IN ('nova_soft_delete', 'nova_soft_delete_update', 'nova_soft_delete_cascade', 'nova_soft_delete_truncate') LOOP
     EXECUTE format('DROP TRIGGER %I ON %s', r.tgname, tbl);
   END LOOP;
-  IF EXISTS (SELECT 1 FROM pg_class WHERE relname = 'active_' || v_rel AND relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = v_nsp) AND relkind = 'v') THEN
+  -- Only the view nova made for this table (see enable_soft_delete).
+  IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_trigger t ON t.tgrelid = c.oid
+              WHERE c.relname = 'active_' || v_rel AND c.relkind = 'v'
+                AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = v_nsp)
+                AND t.tgname = 'nova_soft_delete' AND t.tgfoid = 'nova._soft_delete_view_trigger()'::regprocedure
+                AND t.tgnargs = 1 AND t.tgargs = convert_to(tbl::oid::text, 'UTF8') || '\x00'::bytea) THEN
     EXECUTE format('DROP VIEW %I.%I', v_nsp, 'active_' || v_rel);
   END IF;
   DELETE FROM nova.soft_delete_tables s WHERE s.tbl = disable_soft_delete.tbl;
@@ -188,7 +221,7 @@ CREATE OR REPLACE FUNCTION nova.purge(tbl regclass, older_than interval) RETURNS
 CREATE OR REPLACE FUNCTION nova.erase_subject(subject text) RETURNS jsonb
   LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'nova_soft_delete_erase_subject';
 
-REVOKE ALL ON FUNCTION nova.enable_soft_delete(regclass, name), nova.disable_soft_delete(regclass),
+REVOKE ALL ON FUNCTION nova.enable_soft_delete(regclass, name, boolean), nova.disable_soft_delete(regclass),
   nova.restore(regclass, jsonb), nova.purge(regclass, interval), nova.erase_subject(text) FROM PUBLIC;
 -- Services may restore what their users deleted (runs with the caller's privileges on the table).
 GRANT EXECUTE ON FUNCTION nova.restore(regclass, jsonb) TO nova_service;

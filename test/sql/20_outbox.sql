@@ -217,8 +217,10 @@ TRUNCATE nova.outbox;
 SELECT current_user = (SELECT rolname FROM pg_roles r JOIN pg_class c ON c.relowner = r.oid WHERE c.oid = 'nova.outbox'::regclass)
   AS test_runs_as_owner;
 
--- nova.publish: an explicit event in the caller's transaction.
+-- nova.publish: an explicit event in the caller's transaction (needs a publish
+-- grant for the topic: test/sql/21_outbox_security.sql).
 GRANT nova_service TO nova_regress_writer;
+SELECT nova.grant_publish('nova_regress_writer', 'billing.%');
 SET ROLE nova_regress_writer;
 BEGIN;
 SET LOCAL nova.correlation_id = 'req-publish';
@@ -340,6 +342,7 @@ DROP FUNCTION ob_noop();
 DROP TYPE ob_mood, ob_point;
 DROP DOMAIN ob_positive;
 REVOKE nova_service FROM nova_regress_writer;
+SELECT nova.revoke_publish('nova_regress_writer', 'billing.%');
 DROP ROLE nova_regress_writer;
 TRUNCATE nova.outbox;
 SELECT count(*) AS configs_left FROM nova.outbox_tables;

@@ -94,10 +94,14 @@ UPDATE comments SET deleted_at = NULL WHERE id = 200;
 INSERT INTO active_comments (id, post_id, author_id, body) VALUES (104, 11, 3, 'via view');
 UPDATE active_comments SET body = 'edited via view' WHERE id = 104;
 SELECT id, body, deleted_at IS NULL AS live FROM comments WHERE id = 104;
--- clients cannot forge deleted_by / deleted_op: nova fills them
+-- clients cannot forge deleted_by / deleted_op: refused (42501); nova fills them
 UPDATE comments SET deleted_at = now(), deleted_by = 'someone else', deleted_op = 42 WHERE id = 104;
-SELECT deleted_by = current_user AS by_me, deleted_op <> 42 AS real_op FROM comments WHERE id = 104;
+\echo :LAST_ERROR_SQLSTATE
+SELECT deleted_at IS NULL AS untouched FROM comments WHERE id = 104;
+UPDATE comments SET deleted_at = now() WHERE id = 104;
+SELECT deleted_by = current_user AS by_me, deleted_op IS NOT NULL AS has_op FROM comments WHERE id = 104;
 UPDATE comments SET deleted_by = 'someone else', deleted_op = 42 WHERE id = 104;
+\echo :LAST_ERROR_SQLSTATE
 SELECT deleted_by = current_user AS by_me, deleted_op <> 42 AS real_op FROM comments WHERE id = 104;
 UPDATE comments SET deleted_at = NULL WHERE id = 104;
 SELECT deleted_at IS NULL AND deleted_by IS NULL AND deleted_op IS NULL AS restored FROM comments WHERE id = 104;

@@ -1,12 +1,14 @@
 -- ---------------------------------------------------------------------------
--- Soft delete (SPEC §5). See docs/soft-delete.md.
+-- Soft delete. See docs/soft-delete.md.
 -- ---------------------------------------------------------------------------
 
--- Which tables are soft-delete enabled, and the column naming each row's data subject.
+-- Which tables are soft-delete enabled, the column naming each row's data subject,
+-- and whether their deletes are written to nova.audit_log.
 CREATE TABLE nova.soft_delete_tables (
   tbl          regclass    PRIMARY KEY,
   owner_column name,
-  enabled_at   timestamptz NOT NULL DEFAULT now()
+  enabled_at   timestamptz NOT NULL DEFAULT now(),
+  audit        boolean     NOT NULL DEFAULT true
 );
 SELECT pg_catalog.pg_extension_config_dump('nova.soft_delete_tables', '');
 

@@ -14,3 +14,15 @@ $$;
 -- src/sql/40_relay.sql creates both again, with their grants.
 DROP VIEW nova.relay;
 DROP FUNCTION nova._relay_status();
+
+-- outbox write path security (issue 9): publish grants (src/sql/pre/22_publish_grants.sql).
+CREATE TABLE nova.publish_grants (
+  grantee       regrole     NOT NULL,
+  topic_pattern text        NOT NULL CHECK (topic_pattern OPERATOR(pg_catalog.<>) ''),  -- LIKE pattern
+  granted_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  PRIMARY KEY (grantee, topic_pattern)
+);
+SELECT pg_catalog.pg_extension_config_dump('nova.publish_grants', '');
+-- soft delete: audit => false (issue 12)
+ALTER TABLE nova.soft_delete_tables ADD COLUMN audit boolean NOT NULL DEFAULT true;
+DROP FUNCTION nova.enable_soft_delete(regclass, name);
