@@ -32,28 +32,11 @@ void push_log(const std::string &s) {
   g_logs.push_back(s);
 }
 
-bool permanent_error(rd_kafka_resp_err_t err) {
-  switch (err) {
-    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-    case RD_KAFKA_RESP_ERR_INVALID_MSG:
-    case RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE:
-    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
-    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
-    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
-    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
-    case RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP:
-    case RD_KAFKA_RESP_ERR__INVALID_ARG:
-      return true;
-    default:
-      return false;
-  }
-}
-
 void set_result(OutMsg *m, rd_kafka_resp_err_t err, const char *errstr) {
   m->done = true;
   m->err = err;
   m->ok = (err == RD_KAFKA_RESP_ERR_NO_ERROR);
-  m->permanent = !m->ok && permanent_error(err);
+  m->cls = classify_delivery_error(err);
   if (m->ok) {
     m->errstr[0] = '\0';
   } else {
@@ -79,14 +62,16 @@ bool read_secret_file(const std::string &path, std::string *out) {
 }  // namespace
 
 struct SinkCallbacks {
-  static void dr(rd_kafka_t *, const rd_kafka_message_t *msg, void *opaque) {
+  static void dr(rd_kafka_t *, const rd_kafka_message_t *msg, void *opaque) noexcept {
     auto *sink = static_cast<KafkaSink *>(opaque);
     auto *m = static_cast<OutMsg *>(msg->_private);
+    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) sink->all_down_.store(false);
     if (!m || sink->closing_) return;  // the batch the message belonged to is gone
     set_result(m, msg->err, nullptr);  // (message_errstr would return the payload)
     if (sink->outstanding_ > 0) sink->outstanding_--;
   }
-  static void error(rd_kafka_t *, int err, const char *reason, void *) noexcept {
+  static void error(rd_kafka_t *, int err, const char *reason, void *opaque) noexcept {
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) static_cast<KafkaSink *>(opaque)->all_down_.store(true);
     try {
       push_log(std::string("kafka error: ") + rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)) + ": " +
                (reason ? reason : ""));
@@ -145,7 +130,10 @@ KafkaSink *KafkaSink::create_impl(const char *brokers, const char *config, char 
             set("acks", "all", false) && set("partitioner", "murmur2_random", false) &&
             set("message.timeout.ms", "10000", false) && set("linger.ms", "1", false) &&
             set("client.id", "nova-relay", false) && set("log.queue", "true", false) &&
-            set("socket.keepalive.enable", "true", false) && set("socket.nagle.disable", "true", false);
+            set("socket.keepalive.enable", "true", false) && set("socket.nagle.disable", "true", false) &&
+            // Reconnect at least once a second: after an outage the relay resumes
+            // within a few seconds, not after librdkafka's 10 s default backoff.
+            set("reconnect.backoff.max.ms", "1000", false);
   for (auto &kv : extra) {
     if (!ok) break;
     std::string value = kv.second;
@@ -201,12 +189,13 @@ KafkaSink::~KafkaSink() {
   }
 }
 
-int KafkaSink::produce(OutMsg *msgs, int n) {
+int KafkaSink::produce(OutMsg *msgs, int n) noexcept {
   auto *rk = static_cast<rd_kafka_t *>(rk_);
   int queued = 0;
   for (int i = 0; i < n; i++) {
     OutMsg *m = &msgs[i];
-    m->done = m->ok = m->permanent = false;
+    m->done = m->ok = false;
+    m->cls = FailureClass::kDelivered;
     m->err = 0;
     m->errstr[0] = '\0';
     rd_kafka_headers_t *hdrs = rd_kafka_headers_new(static_cast<size_t>(m->nheaders));
@@ -232,7 +221,7 @@ int KafkaSink::produce(OutMsg *msgs, int n) {
   return queued;
 }
 
-int KafkaSink::poll(int timeout_ms) {
+int KafkaSink::poll(int timeout_ms) noexcept {
   auto *rk = static_cast<rd_kafka_t *>(rk_);
   if (outstanding_ > 0) {
     rd_kafka_flush(rk, timeout_ms);  // sends at once (ignores linger) and serves reports
@@ -242,7 +231,7 @@ int KafkaSink::poll(int timeout_ms) {
   return outstanding_;
 }
 
-void KafkaSink::purge() {
+void KafkaSink::purge() noexcept {
   auto *rk = static_cast<rd_kafka_t *>(rk_);
   rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
   rd_kafka_poll(rk, 0);
@@ -250,17 +239,27 @@ void KafkaSink::purge() {
   outstanding_ = 0;
 }
 
-bool KafkaSink::fatal(char *errbuf, size_t errlen) {
+bool KafkaSink::fatal(char *errbuf, size_t errlen) noexcept {
   auto *rk = static_cast<rd_kafka_t *>(rk_);
   return rd_kafka_fatal_error(rk, errbuf, errlen) != RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
-bool KafkaSink::next_log(char *buf, size_t len) {
-  std::lock_guard<std::mutex> lock(g_log_mutex);
+bool KafkaSink::next_log(char *buf, size_t len) noexcept {
+  std::lock_guard<std::mutex> lock(g_log_mutex);  // lock() throws only on a corrupt mutex
   if (g_logs.empty()) return false;
   snprintf(buf, len, "%s", g_logs.front().c_str());
-  g_logs.pop_front();
+  g_logs.pop_front();  // noexcept; the string's destructor does not throw
   return true;
+}
+
+bool KafkaSink::brokers_reachable(int timeout_ms) noexcept {
+  auto *rk = static_cast<rd_kafka_t *>(rk_);
+  const struct rd_kafka_metadata *md = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, nullptr, &md, timeout_ms);
+  bool ok = err == RD_KAFKA_RESP_ERR_NO_ERROR && md != nullptr && md->broker_cnt > 0;
+  if (md) rd_kafka_metadata_destroy(md);
+  rd_kafka_poll(rk, 0);  // serve logs and errors queued meanwhile
+  return ok;
 }
 
 }  // namespace nova::relay

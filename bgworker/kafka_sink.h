@@ -2,8 +2,11 @@
 // hands it plain messages, polls it, and reads the delivery results afterwards.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+
+#include "core/relay_util.h"
 
 namespace nova::relay {
 
@@ -21,10 +24,10 @@ struct OutMsg {
   const char **hnames;
   const char **hvalues;
   // results
-  bool done;       // a result is known
-  bool ok;         // acknowledged by Kafka
-  bool permanent;  // the error will not go away by retrying (dead-letter at once)
-  int err;         // rd_kafka_resp_err_t
+  bool done;          // a result is known
+  bool ok;            // acknowledged by Kafka
+  FailureClass cls;   // what the error says (classify_delivery_error, docs/relay.md)
+  int err;            // rd_kafka_resp_err_t
   char errstr[200];
 };
 
@@ -37,21 +40,29 @@ class KafkaSink {
                            size_t nameslen) noexcept;
   ~KafkaSink();
 
+  // Every method is noexcept: the worker calls them from frames that PostgreSQL errors
+  // may longjmp through, so nothing may throw out of here.
+
   // Queue every message; immediate failures are recorded in the message. Returns how
   // many were queued (their reports arrive through poll()).
-  int produce(OutMsg *msgs, int n);
+  int produce(OutMsg *msgs, int n) noexcept;
   // Serve delivery reports for up to timeout_ms; returns messages still outstanding.
-  int poll(int timeout_ms);
+  int poll(int timeout_ms) noexcept;
   // Give up on everything queued or in flight: their reports say "purged" (not delivered).
-  void purge();
+  void purge() noexcept;
   // Outstanding messages of the last produce().
-  int outstanding() const { return outstanding_; }
+  int outstanding() const noexcept { return outstanding_; }
   // A fatal producer error (the idempotent producer cannot go on): recreate the sink.
-  bool fatal(char *errbuf, size_t errlen);
+  bool fatal(char *errbuf, size_t errlen) noexcept;
   // Pop one message librdkafka logged or reported (warnings, errors); false when none.
-  bool next_log(char *buf, size_t len);
+  bool next_log(char *buf, size_t len) noexcept;
   // message.timeout.ms in effect.
-  int message_timeout_ms() const { return message_timeout_ms_; }
+  int message_timeout_ms() const noexcept { return message_timeout_ms_; }
+  // Does a broker answer a metadata request within timeout_ms? Sends no event: the
+  // relay asks this during an outage before it sends its one-event probe.
+  bool brokers_reachable(int timeout_ms) noexcept;
+  // librdkafka reported "all brokers down" since the last delivery (error callback).
+  bool all_brokers_down() const noexcept { return all_down_.load(); }
 
  private:
   KafkaSink() = default;
@@ -60,6 +71,7 @@ class KafkaSink {
   void *rk_ = nullptr;  // rd_kafka_t*
   int outstanding_ = 0;
   bool closing_ = false;
+  std::atomic<bool> all_down_{false};  // set from librdkafka's threads, read by the worker
   int message_timeout_ms_ = 10000;
   friend struct SinkCallbacks;
 };

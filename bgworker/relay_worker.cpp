@@ -1,22 +1,27 @@
-// The relay worker (SPEC §4): moves committed nova.outbox events to Kafka, at least
-// once, in order per (topic, key), and keeps the outbox small.
+// The relay worker (docs/relay.md): moves committed nova.outbox events to Kafka, at
+// least once, in order per key, and keeps the outbox small.
 //
-// One loop (STYLE.md): wait on the latch (woken at commit by writers) or the idle
-// timeout → interrupts → reload → one batch in its own transaction → partition
-// rotation now and then → reset the per-loop memory context.
+// One loop (docs/architecture.md): wait on the latch (woken at commit by writers) or
+// the idle timeout → interrupts → reload → one batch in its own transaction →
+// partition rotation now and then → reset the per-loop memory context.
 //
-// A batch: claim due events with FOR UPDATE SKIP LOCKED (minus events whose key has
-// an earlier event still pending outside the batch), hand them to librdkafka, wait
-// for every delivery report (bounded by message.timeout.ms), then in the same
-// transaction delete what Kafka acknowledged, reschedule failures with exponential
-// backoff, and move exhausted or permanently failing events to nova.outbox_dead.
+// A batch has four steps, each its own function so that they can later overlap
+// (pipelining): claim (SQL: due events, per-key order), build (rows → Kafka
+// messages), deliver (librdkafka; no SQL), record (SQL: delete what Kafka
+// acknowledged, reschedule or dead-letter message-level failures). Failures that say
+// nothing about the message (docs/relay.md, "Which failures spend attempts") leave
+// the rows untouched and put the relay into outage mode: it asks Kafka for metadata
+// once a second and, when a broker answers, sends ONE event as the probe.
+//
+// All SQL runs as the role nova_relay through nova::pg::run_as (pinned search_path,
+// restricted operation; docs/security.md) and is schema-qualified, operators included.
 //
 // Frames in this file hold no C++ objects with destructors: everything is palloc'd
 // in the loop context or plain stack data, so PostgreSQL errors may longjmp through
 // them. The C++ parts (KafkaSink, relay_util) never call PostgreSQL.
 #include "bgworker/kafka_sink.h"
-#include "bgworker/relay_shared.h"
 #include "pg/metrics.h"
+#include "pg/relay_state.h"
 #include "bgworker/snapshot.h"
 
 extern "C" {
@@ -27,6 +32,7 @@ extern "C" {
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_database.h"
 #include "access/xlog.h"
 #include "catalog/pg_type.h"
@@ -37,6 +43,7 @@ extern "C" {
 #include "commands/dbcommands.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
+#include "fmgr.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -45,6 +52,7 @@ extern "C" {
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -56,16 +64,19 @@ extern "C" {
 #include "utils/wait_event.h"
 }
 
-#include <csignal>
 #include <cstdlib>
 
 #include "core/relay_util.h"
 #include "pg/breaker_api.h"
 #include "pg/guc.h"
 #include "pg/module.h"
+#include "pg/run_as.h"
 
 extern "C" {
 PGDLLEXPORT void nova_relay_main(Datum arg);
+// nova.breaker_force(name, state) (src/pg/breaker.cpp): the relay moves its OPEN
+// breaker to HALF_OPEN when the brokers it could not reach answer again.
+Datum nova_breaker_force(PG_FUNCTION_ARGS);
 }
 
 namespace nova::relay {
@@ -75,18 +86,12 @@ namespace {
 constexpr int kShutdownFlushMs = 5000;     // SIGTERM: at most this long for outstanding reports
 constexpr int kRotateIntervalMs = 10000;   // partition rotation: at least this often …
 constexpr uint64 kRotateEvents = 200000;   // … or after this many deliveries
-constexpr int kBreakerPollMs = 250;
-constexpr int64 kTruncatedSize = 64 * 1024;  // a partition this small needs no TRUNCATE        // breaker open: ask again this often
+constexpr int64 kTruncatedSize = 64 * 1024;  // a partition this small needs no TRUNCATE
+constexpr int kBreakerPollMs = 250;        // breaker open (not an outage): ask again this often
+constexpr int kOutagePollMs = 1000;        // outage: ask the brokers for metadata this often
+constexpr int kReachTimeoutMs = 1000;      // … waiting at most this long for an answer
 constexpr int kMaxErrorBackoffMs = 30000;  // database errors in a batch: back off up to this
-
-volatile sig_atomic_t g_got_sigterm = false;
-
-void handle_sigterm(SIGNAL_ARGS) {
-  int save_errno = errno;
-  g_got_sigterm = true;
-  SetLatch(MyLatch);
-  errno = save_errno;
-}
+constexpr const char *kRelayRole = "nova_relay";
 
 // ---- shared state helpers ----------------------------------------------------
 
@@ -99,16 +104,23 @@ void set_state(State s) {
 
 void set_error(const char *msg) {
   Shared *sh = shared();
-  SpinLockAcquire(&sh->mutex);
+  LWLockAcquire(sh->status_lock, LW_EXCLUSIVE);
   strlcpy(sh->last_error, msg ? msg : "", kErrorLen);
-  SpinLockRelease(&sh->mutex);
+  LWLockRelease(sh->status_lock);
 }
 
 void set_brokers(const char *b) {
   Shared *sh = shared();
-  SpinLockAcquire(&sh->mutex);
+  LWLockAcquire(sh->status_lock, LW_EXCLUSIVE);
   strlcpy(sh->brokers, b ? b : "", kBrokersLen);
-  SpinLockRelease(&sh->mutex);
+  LWLockRelease(sh->status_lock);
+}
+
+void set_role_name(const char *r) {
+  Shared *sh = shared();
+  LWLockAcquire(sh->status_lock, LW_EXCLUSIVE);
+  strlcpy(sh->role, r ? r : "", kRoleLen);
+  LWLockRelease(sh->status_lock);
 }
 
 void count_results(uint64 delivered, uint64 failed, uint64 dead) {
@@ -116,7 +128,7 @@ void count_results(uint64 delivered, uint64 failed, uint64 dead) {
   TimestampTz now = GetCurrentTimestamp();
   int64 sec = static_cast<int64>(time(nullptr));
   int idx = static_cast<int>(sec % kRateSeconds);
-  SpinLockAcquire(&sh->mutex);
+  LWLockAcquire(sh->status_lock, LW_EXCLUSIVE);
   sh->delivered += delivered;
   sh->failed += failed;
   sh->dead += dead;
@@ -128,7 +140,7 @@ void count_results(uint64 delivered, uint64 failed, uint64 dead) {
     }
     sh->rate_count[idx] += delivered;
   }
-  SpinLockRelease(&sh->mutex);
+  LWLockRelease(sh->status_lock);
 }
 
 void on_worker_exit(int, Datum) {
@@ -211,7 +223,7 @@ void emit_kafka_logs() {
   }
 }
 
-// ---- breaker -----------------------------------------------------------------
+// ---- breaker and outage ------------------------------------------------------------
 
 char g_breaker_state[32] = "CLOSED";
 
@@ -223,7 +235,70 @@ void note_breaker_state(const char *now_state) {
   }
 }
 
+bool breaker_refusing(const char *st) { return strcmp(st, "OPEN") == 0 || strcmp(st, "FORCED_OPEN") == 0; }
+
+// Outage mode: the last delivery failed at the broker level (docs/relay.md). Rows are
+// left untouched; the relay asks for metadata every kOutagePollMs and, once a broker
+// answers, sends one event; when it is acknowledged, full batches resume.
+bool g_outage = false;
+bool g_outage_unreachable = false;  // during this outage, a metadata request went unanswered
+TimestampTz g_outage_since = 0;
+
+void enter_outage(const char *why) {
+  if (g_outage) return;
+  g_outage = true;
+  g_outage_unreachable = false;
+  g_outage_since = GetCurrentTimestamp();
+  ereport(LOG, (errmsg("nova relay: Kafka unreachable (%s); events wait in the outbox without spending attempts, "
+                       "probing with one event",
+                       why)));
+}
+
+void leave_outage() {
+  if (!g_outage) return;
+  long secs;
+  int usecs;
+  TimestampDifference(g_outage_since, GetCurrentTimestamp(), &secs, &usecs);
+  ereport(LOG, (errmsg("nova relay: Kafka reachable again after %ld.%01d s; resuming", secs, usecs / 100000)));
+  g_outage = false;
+  g_outage_unreachable = false;
+}
+
+// The role every statement of the relay runs as: nova_relay, or the extension's owner
+// on a 1.0 install not yet updated (no nova_relay role, or one created by another
+// database's nova 1.1 but without grants here); docs/security.md.
+Oid g_role = InvalidOid;
+bool g_warned_no_role = false;
+
+bool may_relay(Oid role) {
+  Oid nsp = get_namespace_oid("nova", true);
+  Oid outbox = OidIsValid(nsp) ? get_relname_relid("outbox", nsp) : InvalidOid;
+  return OidIsValid(outbox) && pg_class_aclcheck(outbox, role, ACL_DELETE) == ACLCHECK_OK;
+}
+
+Oid relay_role() {
+  Oid r = get_role_oid(kRelayRole, true);
+  if (OidIsValid(r) && may_relay(r)) {
+    if (r != g_role) set_role_name(kRelayRole);
+    g_role = r;
+    return r;
+  }
+  Oid owner = nova::pg::extension_owner();
+  if (!g_warned_no_role) {
+    ereport(WARNING, (errcode(ERRCODE_UNDEFINED_OBJECT),
+                      errmsg("nova relay: role \"%s\" does not exist or has no privileges on nova.outbox", kRelayRole),
+                      errdetail("The relay runs as the extension's owner until the extension is updated."),
+                      errhint("Run ALTER EXTENSION nova UPDATE.")));
+    g_warned_no_role = true;
+  }
+  if (owner != g_role) set_role_name(GetUserNameFromId(owner, false));
+  g_role = owner;
+  return owner;
+}
+
 // ---- SQL -----------------------------------------------------------------------
+// Every statement runs as nova_relay with search_path = pg_catalog, pg_temp
+// (run_as) and is schema-qualified, operators and casts included.
 
 // Claim: due events in id order, skipping rows another relay holds, minus every event
 // whose (topic, key) has an earlier pending event outside this batch: per-key order.
@@ -232,67 +307,90 @@ void note_breaker_state(const char *now_state) {
 // initplan; a second relay claims nothing until the first commits). Then an earlier
 // event of the key that is pending but not claimed can only be one in backoff, i.e.
 // with attempts > 0: due events with attempts = 0 are claimed in id order before any
-// later one. So the blocking lookup needs only events that failed at least once,
-// which is what the partial index nova.outbox_key_idx holds — new events never
-// enter it, keeping the writers' insert cost at one index (00_base.sql).
+// later one (broker-level failures leave rows untouched, so this stays true). So the
+// blocking lookup needs only events that failed at least once, which is what the
+// partial index nova.outbox_key_idx holds — new events never enter it, keeping the
+// writers' insert cost at one index (src/sql/pre/20_outbox.sql).
 const char *kClaimSql =
     "WITH cand AS MATERIALIZED ("
     "  SELECT o.id, o.slot, o.attempts, o.event_id, o.topic, o.key, o.event_type, o.payload, o.headers,"
     "         o.correlation_id, o.traceparent, o.actor, o.source, o.schema_version, o.created_at"
     "  FROM nova.outbox o"
-    "  WHERE o.next_attempt_at <= pg_catalog.now()"
+    "  WHERE o.next_attempt_at OPERATOR(pg_catalog.<=) pg_catalog.now()"
     "    AND (SELECT pg_catalog.pg_try_advisory_xact_lock(1852798561, 1))"  // 'nova', relay claim
     "  ORDER BY o.id"
     "  LIMIT $1"
     "  FOR UPDATE SKIP LOCKED),"
-    " ks AS (SELECT topic, key, pg_catalog.max(id) AS maxid FROM cand WHERE key IS NOT NULL GROUP BY topic, key),"
+    " ks AS (SELECT cand.topic, cand.key, pg_catalog.max(cand.id) AS maxid FROM cand"
+    "        WHERE cand.key IS NOT NULL GROUP BY cand.topic, cand.key),"
     " blk AS ("
     "  SELECT ks.topic, ks.key, pg_catalog.min(o.id) AS bid"
-    "  FROM ks JOIN nova.outbox o ON o.topic = ks.topic AND o.key = ks.key AND o.id < ks.maxid AND o.attempts > 0"
-    "  WHERE NOT EXISTS (SELECT 1 FROM cand c WHERE c.id = o.id)"
+    "  FROM ks JOIN nova.outbox o ON o.topic OPERATOR(pg_catalog.=) ks.topic AND o.key OPERATOR(pg_catalog.=) ks.key"
+    "       AND o.id OPERATOR(pg_catalog.<) ks.maxid AND o.attempts OPERATOR(pg_catalog.>) 0"
+    "  WHERE NOT EXISTS (SELECT 1 FROM cand c WHERE c.id OPERATOR(pg_catalog.=) o.id)"
     "  GROUP BY ks.topic, ks.key)"
-    " SELECT c.id, c.attempts, c.event_id::text, c.topic, c.key, c.event_type, c.payload::text,"
+    " SELECT c.id, c.attempts, c.event_id::pg_catalog.text, c.topic, c.key, c.event_type, c.payload::pg_catalog.text,"
     "   c.correlation_id, c.traceparent, c.actor, c.source, c.schema_version,"
-    "   pg_catalog.to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-    "   (pg_catalog.date_part('epoch', c.created_at) * 1000)::int8,"
+    "   pg_catalog.to_char(pg_catalog.timezone('UTC', c.created_at), 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+    "   (pg_catalog.date_part('epoch', c.created_at) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8,"
     "   ARRAY(SELECT h.key FROM pg_catalog.jsonb_each(c.headers) h ORDER BY h.key),"
-    "   ARRAY(SELECT CASE pg_catalog.jsonb_typeof(h.value) WHEN 'string' THEN h.value #>> '{}' ELSE h.value::text END"
+    "   ARRAY(SELECT CASE WHEN pg_catalog.jsonb_typeof(h.value) OPERATOR(pg_catalog.=) 'string'"
+    "                     THEN h.value OPERATOR(pg_catalog.#>>) '{}'::pg_catalog.text[]"
+    "                     ELSE h.value::pg_catalog.text END"
     "         FROM pg_catalog.jsonb_each(c.headers) h ORDER BY h.key)"
-    " FROM cand c LEFT JOIN blk b ON b.topic = c.topic AND b.key = c.key"
-    " WHERE b.bid IS NULL OR c.id < b.bid"
+    " FROM cand c LEFT JOIN blk b ON b.topic OPERATOR(pg_catalog.=) c.topic AND b.key OPERATOR(pg_catalog.=) c.key"
+    " WHERE b.bid IS NULL OR c.id OPERATOR(pg_catalog.<) b.bid"
     " ORDER BY c.id";
 
-const char *kDeleteSql = "DELETE FROM nova.outbox WHERE id = ANY($1)";
+const char *kDeleteSql = "DELETE FROM nova.outbox o WHERE o.id OPERATOR(pg_catalog.=) ANY ($1)";
 
 const char *kRetrySql =
-    "UPDATE nova.outbox o SET attempts = o.attempts + 1, last_error = f.err,"
-    "  next_attempt_at = pg_catalog.clock_timestamp() + f.delay_ms * interval '1 millisecond'"
-    " FROM ROWS FROM (pg_catalog.unnest($1::int8[]), pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::float8[]))"
-    "   AS f(id, err, delay_ms)"
-    " WHERE o.id = f.id";
+    "UPDATE nova.outbox o SET attempts = o.attempts OPERATOR(pg_catalog.+) 1, last_error = f.err,"
+    "  next_attempt_at = pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+)"
+    "                    pg_catalog.make_interval(secs => f.delay_ms OPERATOR(pg_catalog./) 1000)"
+    " FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.int8[]), pg_catalog.unnest($2::pg_catalog.text[]),"
+    "                 pg_catalog.unnest($3::pg_catalog.float8[])) AS f(id, err, delay_ms)"
+    " WHERE o.id OPERATOR(pg_catalog.=) f.id";
 
 const char *kDeadSql =
     "WITH d AS (DELETE FROM nova.outbox o"
-    "           USING ROWS FROM (pg_catalog.unnest($1::int8[]), pg_catalog.unnest($2::text[])) AS f(id, err)"
-    "           WHERE o.id = f.id RETURNING o.*, f.err AS err)"
+    "           USING ROWS FROM (pg_catalog.unnest($1::pg_catalog.int8[]), pg_catalog.unnest($2::pg_catalog.text[]))"
+    "                 AS f(id, err)"
+    "           WHERE o.id OPERATOR(pg_catalog.=) f.id RETURNING o.*, f.err AS err)"
     " INSERT INTO nova.outbox_dead (id, event_id, topic, key, event_type, payload, headers, correlation_id,"
     "   traceparent, actor, created_at, attempts, last_error, source, schema_version)"
-    " SELECT id, event_id, topic, key, event_type, payload, headers, correlation_id, traceparent, actor,"
-    "   created_at, attempts + 1, err, source, schema_version FROM d"
+    " SELECT d.id, d.event_id, d.topic, d.key, d.event_type, d.payload, d.headers, d.correlation_id, d.traceparent,"
+    "   d.actor, d.created_at, d.attempts OPERATOR(pg_catalog.+) 1, d.err, d.source, d.schema_version FROM d"
     " ON CONFLICT DO NOTHING";
 
 const char *kNextDueSql =
-    "SELECT (pg_catalog.date_part('epoch', pg_catalog.min(next_attempt_at) - pg_catalog.clock_timestamp()) * 1000)"
-    "::float8 FROM nova.outbox WHERE next_attempt_at > pg_catalog.now() AND attempts > 0";
+    "SELECT (pg_catalog.date_part('epoch', pg_catalog.min(o.next_attempt_at) OPERATOR(pg_catalog.-)"
+    "        pg_catalog.clock_timestamp()) OPERATOR(pg_catalog.*) 1000)::pg_catalog.float8"
+    " FROM nova.outbox o"
+    " WHERE o.next_attempt_at OPERATOR(pg_catalog.>) pg_catalog.now() AND o.attempts OPERATOR(pg_catalog.>) 0";
 
-SPIPlanPtr g_claim_plan = nullptr, g_delete_plan = nullptr, g_retry_plan = nullptr, g_dead_plan = nullptr,
-           g_next_plan = nullptr;
+// Plans kept across batches (SPI_keepplan); freed after a failed batch, since they may
+// refer to dropped objects.
+struct Plans {
+  SPIPlanPtr claim, del, retry, dead, next;
+};
+Plans g_plans = {nullptr, nullptr, nullptr, nullptr, nullptr};
+
+void free_plans() {
+  for (SPIPlanPtr *p : {&g_plans.claim, &g_plans.del, &g_plans.retry, &g_plans.dead, &g_plans.next}) {
+    if (*p) SPI_freeplan(*p);
+    *p = nullptr;
+  }
+}
 
 SPIPlanPtr prepare(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types) {
   if (*slot) return *slot;
   SPIPlanPtr p = SPI_prepare(sql, nargs, types);
   if (!p) elog(ERROR, "nova relay: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-  if (SPI_keepplan(p) != 0) elog(ERROR, "nova relay: SPI_keepplan failed");
+  if (SPI_keepplan(p) != 0) {
+    SPI_freeplan(p);
+    elog(ERROR, "nova relay: SPI_keepplan failed");
+  }
   *slot = p;
   return p;
 }
@@ -313,12 +411,25 @@ ArrayType *text_array(char **v, int n) {
   return construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT);
 }
 
-// ---- one batch ---------------------------------------------------------------
+// ---- one batch: claim → build → deliver → record ------------------------------------
 
 struct Event {
   int64 id;
   int attempts;
-  char *order_key;  // topic + '\0'-free separator + key; nullptr for NULL keys
+  char *order_key;  // topic + '\x1f' + key; nullptr for NULL keys
+};
+
+// A claimed batch, palloc'd in the loop context (lives until the loop resets it).
+struct Batch {
+  int n;
+  bool full;      // the claim hit its limit: more may be due
+  Event *ev;
+  OutMsg *msgs;
+  bool *delivered;  // deliver(): counts as delivered (acknowledged, nothing earlier of its key failed)
+  bool broker_failure;  // deliver(): some event failed at the broker level
+  bool fatal;
+  char fatal_err[256];
+  int64 duration_us;
 };
 
 char *col_text(HeapTuple tup, TupleDesc td, int col) { return SPI_getvalue(tup, td, col); }  // nullptr when NULL
@@ -340,79 +451,66 @@ int text_array_items(HeapTuple tup, TupleDesc td, int col, char ***out) {
   return n;
 }
 
-bool is_standard_header(const char *name) {
-  static const char *std_names[] = {"event-id", "event-type", "correlation-id", "traceparent", "actor",
-                                    "occurred-at", "source", "schema-version"};
-  for (const char *s : std_names)
-    if (strcmp(name, s) == 0) return true;
+// Headers nova itself sets in either format; a row's `headers` entry of that name is skipped.
+bool is_standard_header(const char *name, bool cloudevents) {
+  static const char *nova_names[] = {"event-id", "event-type", "correlation-id", "traceparent", "actor",
+                                     "occurred-at", "source", "schema-version"};
+  static const char *ce_names[] = {"ce_specversion", "ce_id", "ce_type", "ce_source", "ce_time", "ce_subject",
+                                   "content-type", "correlation-id", "traceparent", "actor", "schema-version"};
+  if (cloudevents) {
+    for (const char *s : ce_names)
+      if (strcmp(name, s) == 0) return true;
+  } else {
+    for (const char *s : nova_names)
+      if (strcmp(name, s) == 0) return true;
+  }
   return false;
 }
 
-bool is_purged(const OutMsg *m) { return m->err == -152 /* __PURGE_QUEUE */ || m->err == -151 /* __PURGE_INFLIGHT */; }
+enum class BatchResult { kIdle, kSent, kMore, kBreakerOpen, kBrokerDown, kNoExtension };
 
-enum class BatchResult { kIdle, kSent, kMore, kBreakerOpen, kNoExtension };
-
-// Wait for every delivery report, bounded by message.timeout.ms (plus slack), and by
-// kShutdownFlushMs once SIGTERM arrived. Whatever is still outstanding is purged.
-// Returns true when it had to give up on reports (not counting shutdown).
-bool await_reports() {
-  TimestampTz start = GetCurrentTimestamp();
-  TimestampTz deadline = TimestampTzPlusMilliseconds(start, g_sink->message_timeout_ms() + 2000);
-  TimestampTz term_deadline = 0;
-  while (g_sink->outstanding() > 0) {
-    TimestampTz now = GetCurrentTimestamp();
-    if (g_got_sigterm && term_deadline == 0) term_deadline = TimestampTzPlusMilliseconds(now, kShutdownFlushMs);
-    if (now >= deadline || (term_deadline != 0 && now >= term_deadline)) break;
-    g_sink->poll(100);
-  }
-  if (g_sink->outstanding() == 0) return false;
-  g_sink->purge();
-  return !g_got_sigterm;
+// claim: up to `limit` due events, as SPI rows (nova_relay; see kClaimSql).
+int claim(int limit) {
+  int rc = 0;
+  nova::pg::run_as(relay_role(), [&] {
+    Oid types[1] = {INT4OID};
+    Datum args[1] = {Int32GetDatum(limit)};
+    rc = SPI_execute_plan(prepare(&g_plans.claim, kClaimSql, 1, types), args, nullptr, false, 0);
+  });
+  if (rc != SPI_OK_SELECT) elog(ERROR, "nova relay: claim failed: %s", SPI_result_code_string(rc));
+  return static_cast<int>(SPI_processed);
 }
 
-BatchResult run_batch(int *wait_ms) {
-  int batch_size = nova_guc_relay_batch_size;
-  int max_attempts = nova_guc_relay_max_attempts;
-  *wait_ms = nova_guc_relay_idle_timeout;
-
-  pgstat_report_activity(STATE_RUNNING, "nova relay: claiming outbox events");
-  if (!OidIsValid(get_extension_oid("nova", true))) return BatchResult::kNoExtension;
-
-  Oid claim_types[1] = {INT4OID};
-  SPIPlanPtr claim = prepare(&g_claim_plan, kClaimSql, 1, claim_types);
-  Datum claim_args[1] = {Int32GetDatum(batch_size)};
-  int rc = SPI_execute_plan(claim, claim_args, nullptr, false, 0);
-  if (rc != SPI_OK_SELECT) elog(ERROR, "nova relay: claim failed: %s", SPI_result_code_string(rc));
-  int n = static_cast<int>(SPI_processed);
-  bool full = (n >= batch_size);  // approximately: blocked rows make a full claim look smaller
-
-  if (n == 0) {
-    Oid none[1];
-    rc = SPI_execute_plan(prepare(&g_next_plan, kNextDueSql, 0, none), nullptr, nullptr, true, 1);
-    if (rc == SPI_OK_SELECT && SPI_processed == 1) {
-      bool isnull;
-      Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-      if (!isnull) {
-        double ms = DatumGetFloat8(d);
-        int w = ms < 10 ? 10 : (ms > *wait_ms ? *wait_ms : static_cast<int>(ms) + 1);
-        *wait_ms = w;
-      }
+// Nothing due: how long until the first event in backoff is (bounded by *wait_ms).
+void wait_for_next_due(int *wait_ms) {
+  int rc = 0;
+  nova::pg::run_as(relay_role(), [&] {
+    rc = SPI_execute_plan(prepare(&g_plans.next, kNextDueSql, 0, nullptr), nullptr, nullptr, true, 1);
+  });
+  if (rc == SPI_OK_SELECT && SPI_processed == 1) {
+    bool isnull;
+    Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+    if (!isnull) {
+      double ms = DatumGetFloat8(d);
+      *wait_ms = ms < 10 ? 10 : (ms > *wait_ms ? *wait_ms : static_cast<int>(ms) + 1);
     }
-    return BatchResult::kIdle;
   }
+}
 
-  // Copy the claimed rows into plain messages (palloc'd in the caller's context).
+// build: the claimed rows (SPI_tuptable) as Kafka messages, headers per nova.event_format.
+void build(Batch *b) {
   SPITupleTable *tt = SPI_tuptable;
   TupleDesc td = tt->tupdesc;
-  // Everything below lives until SPI_finish (SPI's procedure context), i.e. the whole batch.
-  Event *ev = static_cast<Event *>(palloc(sizeof(Event) * n));
-  OutMsg *msgs = static_cast<OutMsg *>(palloc(sizeof(OutMsg) * n));
-  memset(msgs, 0, sizeof(OutMsg) * n);
+  int n = b->n;
+  bool ce = (nova_guc_event_format == NOVA_EVENT_FORMAT_CLOUDEVENTS);
+  b->ev = static_cast<Event *>(palloc(sizeof(Event) * n));
+  b->msgs = static_cast<OutMsg *>(palloc0(sizeof(OutMsg) * n));
+  b->delivered = static_cast<bool *>(palloc0(sizeof(bool) * n));
   for (int i = 0; i < n; i++) {
     HeapTuple tup = tt->vals[i];
     bool isnull;
-    ev[i].id = DatumGetInt64(SPI_getbinval(tup, td, 1, &isnull));
-    ev[i].attempts = DatumGetInt32(SPI_getbinval(tup, td, 2, &isnull));
+    b->ev[i].id = DatumGetInt64(SPI_getbinval(tup, td, 1, &isnull));
+    b->ev[i].attempts = DatumGetInt32(SPI_getbinval(tup, td, 2, &isnull));
     char *event_id = col_text(tup, td, 3);
     char *topic = col_text(tup, td, 4);
     char *key = col_text(tup, td, 5);
@@ -430,9 +528,9 @@ BatchResult run_batch(int *wait_ms) {
     int nv = text_array_items(tup, td, 16, &hv);
     if (nv < nh) nh = nv;
 
-    ev[i].order_key = key ? psprintf("%s\x1f%s", topic, key) : nullptr;
+    b->ev[i].order_key = key ? psprintf("%s\x1f%s", topic, key) : nullptr;
 
-    OutMsg *m = &msgs[i];
+    OutMsg *m = &b->msgs[i];
     m->topic = topic;
     m->key = key;
     m->key_len = key ? strlen(key) : 0;
@@ -445,8 +543,9 @@ BatchResult run_batch(int *wait_ms) {
       m->value_len = clen;
     }
     m->timestamp_ms = ts_ms;
-    const char **names = static_cast<const char **>(palloc(sizeof(char *) * (8 + nh)));
-    const char **values = static_cast<const char **>(palloc(sizeof(char *) * (8 + nh)));
+    constexpr int kStd = 12;
+    const char **names = static_cast<const char **>(palloc(sizeof(char *) * (kStd + nh)));
+    const char **values = static_cast<const char **>(palloc(sizeof(char *) * (kStd + nh)));
     int h = 0;
     auto add = [&](const char *name, const char *value) {
       if (!value) return;
@@ -454,172 +553,299 @@ BatchResult run_batch(int *wait_ms) {
       values[h] = value;
       h++;
     };
-    add("event-id", event_id);
-    add("event-type", event_type);
+    const char *src = source && source[0] ? source : "publish";
+    const char *ver = schema_version && strcmp(schema_version, "0") != 0 ? schema_version : nullptr;
+    if (ce) {
+      // CloudEvents 1.0, Kafka protocol binding, binary content mode (docs/relay.md).
+      add("ce_specversion", "1.0");
+      add("ce_id", event_id);
+      add("ce_type", event_type);
+      add("ce_source", src);
+      add("ce_time", occurred);
+      add("ce_subject", key);
+      if (payload) add("content-type", "application/json");
+    } else {
+      add("event-id", event_id);
+      add("event-type", event_type);
+      add("occurred-at", occurred);
+      add("source", src);
+    }
     add("correlation-id", correlation && correlation[0] ? correlation : nullptr);
     add("traceparent", traceparent && traceparent[0] ? traceparent : nullptr);
     add("actor", actor && actor[0] ? actor : nullptr);
-    add("occurred-at", occurred);
-    add("source", source && source[0] ? source : "publish");
-    add("schema-version", schema_version && strcmp(schema_version, "0") != 0 ? schema_version : nullptr);
+    add("schema-version", ver);
     for (int k = 0; k < nh; k++)
-      if (!is_standard_header(hk[k])) add(hk[k], hv[k]);
+      if (!is_standard_header(hk[k], ce)) add(hk[k], hv[k]);
     m->nheaders = h;
     m->hnames = names;
     m->hvalues = values;
   }
+}
 
-  // The breaker decides whether Kafka gets called at all.
-  bool allowed = nova::pg::breaker::allow("kafka");
-  note_breaker_state(nova::pg::breaker::state("kafka"));
-  if (!allowed) {
-    *wait_ms = kBreakerPollMs;
-    return BatchResult::kBreakerOpen;
+// Wait for every delivery report, bounded by message.timeout.ms (plus slack), and by
+// kShutdownFlushMs once SIGTERM arrived. Whatever is still outstanding is purged.
+// Returns true when it had to give up on reports (not counting shutdown).
+bool await_reports() {
+  TimestampTz start = GetCurrentTimestamp();
+  TimestampTz deadline = TimestampTzPlusMilliseconds(start, g_sink->message_timeout_ms() + 2000);
+  TimestampTz term_deadline = 0;
+  bool shown_down = false;
+  while (g_sink->outstanding() > 0) {
+    TimestampTz now = GetCurrentTimestamp();
+    if (ShutdownRequestPending && term_deadline == 0) term_deadline = TimestampTzPlusMilliseconds(now, kShutdownFlushMs);
+    if (now >= deadline || (term_deadline != 0 && now >= term_deadline)) break;
+    g_sink->poll(100);
+    if (!shown_down && g_sink->all_brokers_down()) {
+      set_state(State::kBrokerDown);  // visible before message.timeout.ms expires
+      shown_down = true;
+    }
   }
+  if (g_sink->outstanding() == 0) return false;
+  g_sink->purge();
+  return !ShutdownRequestPending;
+}
 
-  set_state(State::kRunning);
+// deliver: hand the batch to Kafka and wait for every report (no SQL). Decides which
+// events count as delivered: per key, nothing after a failure of that key does (it is
+// re-sent later, in order) — except after a failure that dead-letters the event.
+void deliver(Batch *b, int max_attempts) {
+  int n = b->n;
+  OutMsg *msgs = b->msgs;
+  set_state(g_outage ? State::kBrokerDown : State::kRunning);
   pgstat_report_activity(STATE_RUNNING, "nova relay: sending to kafka");
   TimestampTz t0 = GetCurrentTimestamp();
   g_sink->produce(msgs, n);
   bool gave_up = await_reports();
   if (gave_up) {
-    // No report within message.timeout.ms: a transient failure of each such event. The
-    // producer may be wedged (e.g. a request whose response never came): start afresh.
+    // No report within message.timeout.ms: a broker-level failure of each such event.
+    // The producer may be wedged (e.g. a request whose response never came): start afresh.
     for (int i = 0; i < n; i++) {
       OutMsg *m = &msgs[i];
       if (m->done) continue;
       m->done = true;
-      m->ok = m->permanent = false;
+      m->ok = false;
       m->err = -192; /* __MSG_TIMED_OUT */
+      m->cls = FailureClass::kBroker;
       strlcpy(m->errstr, "no delivery report within message.timeout.ms", sizeof m->errstr);
     }
+    ereport(LOG, (errmsg("nova relay: Kafka did not acknowledge a batch within message.timeout.ms; recreating the "
+                         "producer")));
+    g_configured = false;
   }
-  TimestampTz t1 = GetCurrentTimestamp();
+  b->duration_us = static_cast<int64>(GetCurrentTimestamp() - t0);
   emit_kafka_logs();
-  char fatal_err[256];
-  bool fatal = g_sink->fatal(fatal_err, sizeof fatal_err);
+  b->fatal = g_sink->fatal(b->fatal_err, sizeof b->fatal_err);
 
-  // Per key: nothing after a failure counts as delivered (re-sent later, in order).
-  bool *delivered = static_cast<bool *>(palloc0(sizeof(bool) * n));
-  {
-    // A small hash of failed keys; n is at most nova.relay_batch_size.
-    HTAB *failed_keys = nullptr;
-    HASHCTL ctl;
-    memset(&ctl, 0, sizeof ctl);
-    ctl.keysize = 16;
-    ctl.entrysize = 16;
-    ctl.hcxt = CurrentMemoryContext;
-    for (int i = 0; i < n; i++) {
-      OutMsg *m = &msgs[i];
-      bool ok = m->done && m->ok;
-      if (!ev[i].order_key) {
-        delivered[i] = ok;
-        continue;
-      }
-      // Hash on a fixed-size digest of the order key (collisions only make us more careful).
-      char hkey[16];
-      memset(hkey, 0, sizeof hkey);
-      uint32 hv1 = hash_bytes(reinterpret_cast<const unsigned char *>(ev[i].order_key), strlen(ev[i].order_key));
-      uint64 hv2 = hash_bytes_extended(reinterpret_cast<const unsigned char *>(ev[i].order_key),
-                                       strlen(ev[i].order_key), 0x6e6f7661);
-      memcpy(hkey, &hv1, sizeof hv1);
-      memcpy(hkey + sizeof hv1, &hv2, sizeof hv2);
-      bool found = false;
-      if (failed_keys) hash_search(failed_keys, hkey, HASH_FIND, &found);
-      if (found) continue;
-      if (ok) {
-        delivered[i] = true;
-      } else if (m->done && !(is_purged(m) && g_got_sigterm) && (m->permanent || ev[i].attempts + 1 >= max_attempts)) {
-        // Goes to dead letters now: later events of its key continue (docs/relay.md).
-      } else {
-        if (!failed_keys) failed_keys = hash_create("nova relay failed keys", 64, &ctl, HASH_ELEM | HASH_BLOBS |
-                                                                                          HASH_CONTEXT);
-        hash_search(failed_keys, hkey, HASH_ENTER, nullptr);
-      }
+  // A small hash of failed keys; n is at most nova.relay_batch_size.
+  HTAB *failed_keys = nullptr;
+  HASHCTL ctl;
+  memset(&ctl, 0, sizeof ctl);
+  ctl.keysize = 16;
+  ctl.entrysize = 16;
+  ctl.hcxt = CurrentMemoryContext;
+  b->broker_failure = false;
+  for (int i = 0; i < n; i++) {
+    OutMsg *m = &msgs[i];
+    bool ok = m->done && m->ok;
+    if (m->done && !m->ok && m->cls == FailureClass::kBroker) b->broker_failure = true;
+    if (!b->ev[i].order_key) {
+      b->delivered[i] = ok;
+      continue;
+    }
+    // Hash on a fixed-size digest of the order key (collisions only make us more careful).
+    const char *okey = b->ev[i].order_key;
+    char hkey[16];
+    memset(hkey, 0, sizeof hkey);
+    uint32 hv1 = hash_bytes(reinterpret_cast<const unsigned char *>(okey), strlen(okey));
+    uint64 hv2 = hash_bytes_extended(reinterpret_cast<const unsigned char *>(okey), strlen(okey), 0x6e6f7661);
+    memcpy(hkey, &hv1, sizeof hv1);
+    memcpy(hkey + sizeof hv1, &hv2, sizeof hv2);
+    bool found = false;
+    if (failed_keys) hash_search(failed_keys, hkey, HASH_FIND, &found);
+    if (found) continue;
+    bool goes_dead = m->done && !m->ok &&
+                     (m->cls == FailureClass::kPoison ||
+                      (m->cls == FailureClass::kMessage && b->ev[i].attempts + 1 >= max_attempts));
+    if (ok) {
+      b->delivered[i] = true;
+    } else if (goes_dead) {
+      // Goes to dead letters now: later events of its key continue (docs/relay.md).
+    } else {
+      if (!failed_keys)
+        failed_keys = hash_create("nova relay failed keys", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+      hash_search(failed_keys, hkey, HASH_ENTER, nullptr);
     }
   }
+}
 
+// record: delete what Kafka acknowledged, reschedule message-level failures with
+// backoff, dead-letter poison and exhausted events (nova_relay). Broker-level
+// failures, events held back behind a failure of their key, and events purged at
+// shutdown stay as they are: no attempt spent.
+void record(Batch *b, int max_attempts) {
+  int n = b->n;
   int64 *del_ids = static_cast<int64 *>(palloc(sizeof(int64) * n));
   int64 *retry_ids = static_cast<int64 *>(palloc(sizeof(int64) * n));
   char **retry_errs = static_cast<char **>(palloc(sizeof(char *) * n));
   double *retry_delay = static_cast<double *>(palloc(sizeof(double) * n));
   int64 *dead_ids = static_cast<int64 *>(palloc(sizeof(int64) * n));
   char **dead_errs = static_cast<char **>(palloc(sizeof(char *) * n));
-  int ndel = 0, nretry = 0, ndead = 0, ntransient = 0;
+  int ndel = 0, nretry = 0, ndead = 0, nbroker = 0;
   const char *first_error = nullptr;
   for (int i = 0; i < n; i++) {
-    OutMsg *m = &msgs[i];
-    if (delivered[i]) {
-      del_ids[ndel++] = ev[i].id;
+    OutMsg *m = &b->msgs[i];
+    if (b->delivered[i]) {
+      del_ids[ndel++] = b->ev[i].id;
       continue;
     }
-    if (!m->done || m->ok) continue;  // held back behind a failed event of its key, or purged at shutdown
-    if (is_purged(m) && g_got_sigterm) continue;  // shutting down: not Kafka's fault, no attempt spent
+    if (!m->done || m->ok) continue;  // held back behind a failed event of its key
     if (!first_error) first_error = m->errstr;
-    int attempts = ev[i].attempts + 1;
-    if (m->permanent || attempts >= max_attempts) {
-      dead_ids[ndead] = ev[i].id;
-      dead_errs[ndead] = psprintf("%s%s", m->permanent ? "" : "max attempts reached: ", m->errstr);
+    if (m->cls == FailureClass::kBroker) {  // an outage (or our own purge): not the message's fault
+      nbroker++;
+      continue;
+    }
+    int attempts = b->ev[i].attempts + 1;
+    if (m->cls == FailureClass::kPoison || attempts >= max_attempts) {
+      dead_ids[ndead] = b->ev[i].id;
+      dead_errs[ndead] = psprintf("%s%s", m->cls == FailureClass::kPoison ? "" : "max attempts reached: ", m->errstr);
       ndead++;
-      if (!m->permanent) ntransient++;
     } else {
-      retry_ids[nretry] = ev[i].id;
+      retry_ids[nretry] = b->ev[i].id;
       retry_errs[nretry] = pstrdup(m->errstr);
-      #if PG_VERSION_NUM >= 150000
       double jitter = 0.8 + 0.4 * pg_prng_double(&pg_global_prng_state);
-#else
-      double jitter = 0.8 + 0.4 * (static_cast<double>(random()) / 2147483648.0);
-#endif
       retry_delay[nretry] = backoff_ms(attempts, jitter);
       nretry++;
-      ntransient++;
     }
   }
 
   pgstat_report_activity(STATE_RUNNING, "nova relay: recording deliveries");
-  if (ndel > 0) {
-    Oid t[1] = {INT8ARRAYOID};
-    Datum a[1] = {PointerGetDatum(int8_array(del_ids, ndel))};
-    rc = SPI_execute_plan(prepare(&g_delete_plan, kDeleteSql, 1, t), a, nullptr, false, 0);
-    if (rc != SPI_OK_DELETE) elog(ERROR, "nova relay: delete failed: %s", SPI_result_code_string(rc));
-  }
-  if (nretry > 0) {
-    Oid t[3] = {INT8ARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID};
-    Datum a[3] = {PointerGetDatum(int8_array(retry_ids, nretry)), PointerGetDatum(text_array(retry_errs, nretry)),
-                  PointerGetDatum(float8_array(retry_delay, nretry))};
-    rc = SPI_execute_plan(prepare(&g_retry_plan, kRetrySql, 3, t), a, nullptr, false, 0);
-    if (rc != SPI_OK_UPDATE) elog(ERROR, "nova relay: reschedule failed: %s", SPI_result_code_string(rc));
-  }
-  if (ndead > 0) {
-    Oid t[2] = {INT8ARRAYOID, TEXTARRAYOID};
-    Datum a[2] = {PointerGetDatum(int8_array(dead_ids, ndead)), PointerGetDatum(text_array(dead_errs, ndead))};
-    rc = SPI_execute_plan(prepare(&g_dead_plan, kDeadSql, 2, t), a, nullptr, false, 0);
-    if (rc != SPI_OK_INSERT) elog(ERROR, "nova relay: dead-lettering failed: %s", SPI_result_code_string(rc));
-    ereport(WARNING, (errmsg("nova relay: %d event(s) moved to nova.outbox_dead", ndead),
+  nova::pg::run_as(relay_role(), [&] {
+    int rc;
+    if (ndel > 0) {
+      Oid t[1] = {INT8ARRAYOID};
+      Datum a[1] = {PointerGetDatum(int8_array(del_ids, ndel))};
+      rc = SPI_execute_plan(prepare(&g_plans.del, kDeleteSql, 1, t), a, nullptr, false, 0);
+      if (rc != SPI_OK_DELETE) elog(ERROR, "nova relay: delete failed: %s", SPI_result_code_string(rc));
+    }
+    if (nretry > 0) {
+      Oid t[3] = {INT8ARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID};
+      Datum a[3] = {PointerGetDatum(int8_array(retry_ids, nretry)), PointerGetDatum(text_array(retry_errs, nretry)),
+                    PointerGetDatum(float8_array(retry_delay, nretry))};
+      rc = SPI_execute_plan(prepare(&g_plans.retry, kRetrySql, 3, t), a, nullptr, false, 0);
+      if (rc != SPI_OK_UPDATE) elog(ERROR, "nova relay: reschedule failed: %s", SPI_result_code_string(rc));
+    }
+    if (ndead > 0) {
+      Oid t[2] = {INT8ARRAYOID, TEXTARRAYOID};
+      Datum a[2] = {PointerGetDatum(int8_array(dead_ids, ndead)), PointerGetDatum(text_array(dead_errs, ndead))};
+      rc = SPI_execute_plan(prepare(&g_plans.dead, kDeadSql, 2, t), a, nullptr, false, 0);
+      if (rc != SPI_OK_INSERT) elog(ERROR, "nova relay: dead-lettering failed: %s", SPI_result_code_string(rc));
+    }
+  });
+  if (ndead > 0)
+    ereport(WARNING, (errcode(ERRCODE_WARNING), errmsg("nova relay: %d event(s) moved to nova.outbox_dead", ndead),
                       errdetail("Last error: %s", dead_errs[ndead - 1]),
                       errhint("Fix the cause, then SELECT nova.retry_dead();")));
-  }
 
-  bool success = (ntransient == 0) && !fatal;
-  const char *new_state = nova::pg::breaker::record("kafka", success, static_cast<int64>(t1 - t0));
-  note_breaker_state(new_state);
-  if (gave_up && !fatal) {
-    ereport(LOG, (errmsg("nova relay: Kafka did not acknowledge a batch within message.timeout.ms; recreating the "
-                         "producer")));
-    g_configured = false;
-  }
-  if (fatal) {
-    set_error(fatal_err);
-    ereport(WARNING, (errmsg("nova relay: fatal Kafka producer error, recreating the producer"),
-                      errdetail("%s", fatal_err)));
+  // The breaker hears about Kafka's health: broker-level failures (and a fatal
+  // producer error) fail the call; message-level errors are answers, not outages.
+  bool healthy = !b->broker_failure && !b->fatal;
+  note_breaker_state(nova::pg::breaker::record("kafka", healthy, b->duration_us));
+  if (b->fatal) {
+    set_error(b->fatal_err);
+    ereport(WARNING, (errcode(ERRCODE_CONNECTION_FAILURE),
+                      errmsg("nova relay: fatal Kafka producer error, recreating the producer"),
+                      errdetail("%s", b->fatal_err)));
     g_configured = false;  // ensure_sink() makes a new one
   } else if (first_error) {
     set_error(first_error);
   }
-  count_results(static_cast<uint64>(ndel), static_cast<uint64>(nretry + ndead), static_cast<uint64>(ndead));
-  nova::metrics::relay_batch(static_cast<uint64>(nretry), nova::metrics::delivered_bytes(msgs, n, delivered), static_cast<int64>(t1 - t0));
-  if (!success) return BatchResult::kSent;
-  return full ? BatchResult::kMore : BatchResult::kSent;
+  count_results(static_cast<uint64>(ndel), static_cast<uint64>(nretry + ndead + nbroker), static_cast<uint64>(ndead));
+  nova::metrics::relay_batch(static_cast<uint64>(nretry), nova::metrics::delivered_bytes(b->msgs, b->n, b->delivered),
+                             b->duration_us);
+}
+
+// During an outage: does a broker answer? If not, the relay waits (state broker_down
+// or breaker_open) without claiming anything. When it does and the breaker is OPEN
+// because of this outage, the breaker goes to HALF_OPEN at once: the probe is not
+// held back by the breaker's (possibly long, backed-off) open wait (docs/relay.md).
+bool outage_reachable() {
+  pgstat_report_activity(STATE_RUNNING, "nova relay: asking Kafka for metadata");
+  bool reachable = g_sink->brokers_reachable(kReachTimeoutMs);
+  emit_kafka_logs();
+  const char *st = nova::pg::breaker::state("kafka");
+  note_breaker_state(st);
+  if (!reachable) {
+    if (!g_outage_unreachable) set_error("no Kafka broker answers (metadata request)");
+    g_outage_unreachable = true;
+    if (strcmp(st, "CLOSED") == 0)  // a failed call while closed: lets the breaker open
+      note_breaker_state(nova::pg::breaker::record("kafka", false, kReachTimeoutMs * 1000L));
+    return false;
+  }
+  if (g_outage_unreachable && strcmp(st, "OPEN") == 0) {
+    DirectFunctionCall2(nova_breaker_force, CStringGetTextDatum("kafka"), CStringGetTextDatum("half_open"));
+    note_breaker_state(nova::pg::breaker::state("kafka"));
+  }
+  return true;
+}
+
+BatchResult run_batch(int *wait_ms) {
+  int max_attempts = nova_guc_relay_max_attempts;
+  *wait_ms = nova_guc_relay_idle_timeout;
+
+  pgstat_report_activity(STATE_RUNNING, "nova relay: claiming outbox events");
+  if (!OidIsValid(get_extension_oid("nova", true))) return BatchResult::kNoExtension;
+
+  if (g_outage && !outage_reachable()) {
+    *wait_ms = kOutagePollMs;
+    return breaker_refusing(g_breaker_state) ? BatchResult::kBreakerOpen : BatchResult::kBrokerDown;
+  }
+
+  // Probe with ONE event during an outage and while the breaker is not closed.
+  const char *bst = nova::pg::breaker::state("kafka");
+  bool probe = g_outage || strcmp(bst, "HALF_OPEN") == 0 || breaker_refusing(bst);
+  int limit = probe ? 1 : nova_guc_relay_batch_size;
+  int n = claim(limit);
+  if (n == 0) {
+    if (g_outage) leave_outage();  // a broker answers and nothing is due: nothing to probe with
+    wait_for_next_due(wait_ms);
+    return BatchResult::kIdle;
+  }
+
+  Batch *b = static_cast<Batch *>(palloc0(sizeof(Batch)));
+  b->n = n;
+  b->full = (n >= limit);  // approximately: blocked rows make a full claim look smaller
+  build(b);
+
+  // The breaker decides whether Kafka gets called at all.
+  bool allowed = nova::pg::breaker::allow("kafka");
+  note_breaker_state(nova::pg::breaker::state("kafka"));
+  if (!allowed) {
+    *wait_ms = g_outage ? kOutagePollMs : kBreakerPollMs;
+    return BatchResult::kBreakerOpen;
+  }
+
+  deliver(b, max_attempts);
+  record(b, max_attempts);
+
+  if (b->broker_failure) {
+    const char *why = "delivery failed at the broker level";
+    for (int i = 0; i < n; i++)
+      if (b->msgs[i].done && !b->msgs[i].ok && b->msgs[i].cls == FailureClass::kBroker) {
+        why = b->msgs[i].errstr;
+        break;
+      }
+    enter_outage(why);
+    *wait_ms = kOutagePollMs;
+    return breaker_refusing(g_breaker_state) ? BatchResult::kBreakerOpen : BatchResult::kBrokerDown;
+  }
+  bool any_ok = false;
+  for (int i = 0; i < n && !any_ok; i++) any_ok = b->msgs[i].done && b->msgs[i].ok;
+  if (any_ok) leave_outage();
+  if (g_outage) {
+    *wait_ms = kOutagePollMs;
+    return BatchResult::kBrokerDown;
+  }
+  return (b->full || probe) ? BatchResult::kMore : BatchResult::kSent;
 }
 
 // ---- partition rotation ----------------------------------------------------------
@@ -632,9 +858,9 @@ uint64 g_delivered_at_rotation = 0;
 void maybe_rotate() {
   Shared *sh = shared();
   TimestampTz now = GetCurrentTimestamp();
-  SpinLockAcquire(&sh->mutex);
+  LWLockAcquire(sh->status_lock, LW_SHARED);
   uint64 delivered = sh->delivered;
-  SpinLockRelease(&sh->mutex);
+  LWLockRelease(sh->status_lock);
   if (!TimestampDifferenceExceeds(g_last_rotation, now, kRotateIntervalMs) &&
       delivered - g_delivered_at_rotation < kRotateEvents)
     return;
@@ -652,16 +878,21 @@ void maybe_rotate() {
     PushActiveSnapshot(GetTransactionSnapshot());
     pgstat_report_activity(STATE_RUNNING, "nova relay: rotating outbox partitions");
     if (OidIsValid(get_extension_oid("nova", true))) {
-      // Total size (indexes and TOAST included): autovacuum may have cut the heap to 0
-      // pages while the indexes keep their pages. A freshly truncated partition is ~40 kB.
-      char *sql = psprintf("SELECT pg_catalog.pg_total_relation_size('nova.outbox_%d'::regclass)", inactive);
-      if (SPI_execute(sql, true, 1) != SPI_OK_SELECT || SPI_processed != 1) elog(ERROR, "size query failed");
-      bool isnull;
-      int64 size = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-      if (size <= kTruncatedSize) {
-        flip = true;
-      } else {
-        SPI_execute(psprintf("LOCK TABLE nova.outbox_%d IN ACCESS EXCLUSIVE MODE NOWAIT", inactive), false, 0);
+      nova::pg::run_as(relay_role(), [&] {
+        // Total size (indexes and TOAST included): autovacuum may have cut the heap to 0
+        // pages while the indexes keep their pages. A freshly truncated partition is ~40 kB.
+        char *sql = psprintf("SELECT pg_catalog.pg_total_relation_size('nova.outbox_%d'::pg_catalog.regclass)",
+                             inactive);
+        if (SPI_execute(sql, true, 1) != SPI_OK_SELECT || SPI_processed != 1) elog(ERROR, "size query failed");
+        bool isnull;
+        int64 size = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+        if (size <= kTruncatedSize) {
+          flip = true;
+          return;
+        }
+        // NOWAIT: raises 55P03 (caught below) while a writer or reader still uses it.
+        int rc = SPI_execute(psprintf("LOCK TABLE nova.outbox_%d IN ACCESS EXCLUSIVE MODE NOWAIT", inactive), false, 0);
+        if (rc != SPI_OK_UTILITY) elog(ERROR, "lock failed: %s", SPI_result_code_string(rc));
         if (SPI_execute(psprintf("SELECT 1 FROM nova.outbox_%d LIMIT 1", inactive), true, 1) != SPI_OK_SELECT)
           elog(ERROR, "emptiness check failed");
         if (SPI_processed == 0) {
@@ -669,7 +900,7 @@ void maybe_rotate() {
             elog(ERROR, "truncate failed");
           flip = true;
         }
-      }
+      });
     }
     PopActiveSnapshot();
     SPI_finish();
@@ -693,9 +924,11 @@ void maybe_rotate() {
   if (flip) {
     SpinLockAcquire(&sh->mutex);
     sh->active_slot = inactive;
+    SpinLockRelease(&sh->mutex);
+    LWLockAcquire(sh->status_lock, LW_EXCLUSIVE);
     sh->last_rotation_at = now;
     sh->rotations++;
-    SpinLockRelease(&sh->mutex);
+    LWLockRelease(sh->status_lock);
     g_delivered_at_rotation = delivered;
   }
 }
@@ -730,7 +963,7 @@ void wait_for_database() {
   set_state(State::kWaitingDatabase);
   bool logged = false;
   for (;;) {
-    if (g_got_sigterm) proc_exit(0);
+    if (ShutdownRequestPending) proc_exit(0);
     if (ConfigReloadPending) {
       ConfigReloadPending = false;
       ProcessConfigFile(PGC_SIGHUP);
@@ -775,7 +1008,7 @@ NOVA_MODULE_INIT(relay_module_init);
 void nova_relay_main(Datum) {
   using namespace nova::relay;
   pqsignal(SIGHUP, SignalHandlerForConfigReload);
-  pqsignal(SIGTERM, handle_sigterm);
+  pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
   BackgroundWorkerUnblockSignals();
 
   Shared *sh = shared();
@@ -784,17 +1017,22 @@ void nova_relay_main(Datum) {
   sh->worker_pid = MyProcPid;
   sh->worker_latch = MyLatch;
   sh->state = State::kStarting;
-  sh->started_at = GetCurrentTimestamp();
   bool seen = sh->database_seen;
   sh->database_seen = false;  // set again once connected: a failed connect falls back to waiting
   SpinLockRelease(&sh->mutex);
+  LWLockAcquire(sh->status_lock, LW_EXCLUSIVE);
+  sh->started_at = GetCurrentTimestamp();
+  LWLockRelease(sh->status_lock);
   before_shmem_exit(on_worker_exit, 0);
 
   if (!seen) {
     BackgroundWorkerInitializeConnection(nullptr, nullptr, 0);
     wait_for_database();  // exits
   }
+  // Connected as the bootstrap superuser (a bgworker cannot log in as a NOLOGIN role);
+  // every statement then runs as nova_relay through run_as (docs/security.md).
   BackgroundWorkerInitializeConnection(nova_guc_database, nullptr, 0);
+  set_role_name(kRelayRole);
   SpinLockAcquire(&sh->mutex);
   sh->database_seen = true;
   SpinLockRelease(&sh->mutex);
@@ -812,7 +1050,7 @@ void nova_relay_main(Datum) {
     }
     ResetLatch(MyLatch);
     CHECK_FOR_INTERRUPTS();
-    if (g_got_sigterm) break;
+    if (ShutdownRequestPending) break;
     if (ConfigReloadPending) {
       ConfigReloadPending = false;
       ProcessConfigFile(PGC_SIGHUP);
@@ -847,11 +1085,12 @@ void nova_relay_main(Datum) {
       AbortCurrentTransaction();
       ereport(LOG, (errcode(ed->sqlerrcode), errmsg("nova relay: batch failed: %s", ed->message)));
       set_error(ed->message);
+      FreeErrorData(ed);
       error_backoff_ms = error_backoff_ms == 0 ? 500 : Min(error_backoff_ms * 2, kMaxErrorBackoffMs);
       wait_ms = error_backoff_ms;
       result = BatchResult::kSent;
-      // Plans may refer to dropped objects; prepare them again.
-      g_claim_plan = g_delete_plan = g_retry_plan = g_dead_plan = g_next_plan = nullptr;
+      // Plans may refer to dropped objects: free them, prepare them again.
+      free_plans();
     }
     PG_END_TRY();
     MemoryContextSwitchTo(old);
@@ -866,6 +1105,9 @@ void nova_relay_main(Datum) {
         break;
       case BatchResult::kBreakerOpen:
         set_state(State::kBreakerOpen);
+        break;
+      case BatchResult::kBrokerDown:
+        set_state(State::kBrokerDown);
         break;
       case BatchResult::kMore:
         set_state(State::kRunning);

@@ -1,5 +1,5 @@
 // Plain-C++ pieces of the relay (no PostgreSQL): nova.kafka_config parsing, compact
-// JSON, retry backoff and the per-key delivery rule. Unit-tested in test/unit/relay_util_test.cpp.
+// JSON, retry backoff, and what a delivery error means (classify_delivery_error). Unit-tested in test/unit/relay_util_test.cpp.
 #pragma once
 
 #include <cstdint>
@@ -29,5 +29,20 @@ size_t compact_json_into(const char *json, size_t len, char *out) noexcept;
 // Delay before the next attempt after `attempts` failed ones (attempts >= 1):
 // 100 ms * 2^(attempts-1), capped at 60 s, scaled by `jitter` in [0.8, 1.2).
 double backoff_ms(int attempts, double jitter);
+
+// What a failed delivery says (docs/relay.md, "Which failures spend attempts").
+enum class FailureClass {
+  kDelivered,  // no error
+  kBroker,     // says nothing about the message (unreachable, timeouts, leader or
+               // replicas unavailable, purged): never spends an attempt, never dead-letters
+  kMessage,    // about this message (topic authorization, unknown or invalid topic, …):
+               // spends an attempt; dead letter after nova.relay_max_attempts
+  kPoison,     // the message can never be accepted as it is (too large, invalid record):
+               // spends an attempt and goes to dead letters at once
+};
+// err is an rd_kafka_resp_err_t. Errors not listed are kMessage: an unknown error
+// must not stop every key behind it forever.
+FailureClass classify_delivery_error(int err) noexcept;
+const char *failure_class_name(FailureClass c) noexcept;
 
 }  // namespace nova::relay

@@ -17,6 +17,7 @@ char *nova_guc_topic_prefix = nullptr;
 int nova_guc_relay_batch_size = 1000;
 int nova_guc_relay_idle_timeout = 1000;
 int nova_guc_relay_max_attempts = 10;
+int nova_guc_event_format = NOVA_EVENT_FORMAT_NOVA;
 int nova_guc_jwt_leeway = 30;
 int nova_guc_jwt_cache_entries = 65536;
 int nova_guc_cache_memory = 65536;
@@ -35,6 +36,12 @@ const struct config_enum_entry validate_options[] = {
     {"error", NOVA_VALIDATE_ERROR, false},
     {"warn", NOVA_VALIDATE_WARN, false},
     {"off", NOVA_VALIDATE_OFF, false},
+    {nullptr, 0, false},
+};
+
+const struct config_enum_entry event_format_options[] = {
+    {"nova", NOVA_EVENT_FORMAT_NOVA, false},
+    {"cloudevents", NOVA_EVENT_FORMAT_CLOUDEVENTS, false},
     {nullptr, 0, false},
 };
 
@@ -177,6 +184,10 @@ void define_gucs() {
   DefineCustomIntVariable("nova.relay_max_attempts", "Failed deliveries before an event moves to nova.outbox_dead.",
                           nullptr, &nova_guc_relay_max_attempts, 10, 1, 1000000, PGC_SIGHUP, 0, nullptr, nullptr,
                           nullptr);
+  DefineCustomEnumVariable("nova.event_format",
+                           "Kafka headers the relay sends: nova (1.0's) or cloudevents (Kafka binding, binary mode).",
+                           nullptr, &nova_guc_event_format, NOVA_EVENT_FORMAT_NOVA, event_format_options, PGC_SIGHUP,
+                           0, nullptr, nullptr, nullptr);
   // Superuser-only: a role that could widen the leeway could use tokens that
   // expired long ago (docs/jwt.md). ALTER ROLE/DATABASE ... SET by an admin works.
   DefineCustomIntVariable("nova.jwt_leeway", "Clock skew allowed when checking JWT exp, nbf and iat.", nullptr,

@@ -13,6 +13,7 @@ extern char *nova_guc_topic_prefix;      // nova.topic_prefix (sighup)
 extern int nova_guc_relay_batch_size;    // nova.relay_batch_size (sighup)
 extern int nova_guc_relay_idle_timeout;  // nova.relay_idle_timeout, milliseconds (sighup)
 extern int nova_guc_relay_max_attempts;  // nova.relay_max_attempts (sighup)
+extern int nova_guc_event_format;        // nova.event_format (sighup), NOVA_EVENT_FORMAT_*
 extern int nova_guc_jwt_leeway;          // nova.jwt_leeway, seconds (superuser)
 extern int nova_guc_jwt_cache_entries;   // nova.jwt_cache_entries (postmaster)
 extern int nova_guc_cache_memory;        // nova.cache_memory, kilobytes (postmaster)
@@ -23,6 +24,7 @@ extern int nova_guc_validate_events;     // nova.validate_events (superuser), NO
 extern int nova_guc_max_event_bytes;     // nova.max_event_bytes, bytes (superuser)
 }
 
+enum NovaEventFormat { NOVA_EVENT_FORMAT_NOVA = 0, NOVA_EVENT_FORMAT_CLOUDEVENTS = 1 };
 enum NovaValidateEvents { NOVA_VALIDATE_OFF = 0, NOVA_VALIDATE_WARN = 1, NOVA_VALIDATE_ERROR = 2 };
 
 namespace nova::pg {

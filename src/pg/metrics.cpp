@@ -29,7 +29,7 @@ extern "C" {
 #include <cstring>
 
 // The relay's shared state (status counters, state): read here, never written.
-#include "bgworker/relay_shared.h"
+#include "pg/relay_state.h"
 #include "pg/boundary.h"
 #include "pg/breaker_api.h"
 #include "pg/guc.h"
@@ -280,11 +280,14 @@ void read_external(External *x) {
   memset(x, 0, sizeof *x);
   nova::relay::Shared *rs = nova::relay::shared();
   if (rs) {
-    SpinLockAcquire(&rs->mutex);
-    x->relay_state = rs->state;
+    // Counters are under status_lock, the state under the spinlock (pg/relay_state.h).
+    LWLockAcquire(rs->status_lock, LW_SHARED);
     x->relay_delivered = rs->delivered;
     x->relay_failed = rs->failed;
     x->relay_dead = rs->dead;
+    LWLockRelease(rs->status_lock);
+    SpinLockAcquire(&rs->mutex);
+    x->relay_state = rs->state;
     SpinLockRelease(&rs->mutex);
     x->relay = true;
   }

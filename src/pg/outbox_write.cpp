@@ -42,7 +42,7 @@ extern "C" {
 #include "utils/syscache.h"
 }
 
-#include "bgworker/relay_shared.h"
+#include "pg/relay_state.h"
 #include "pg/correlation.h"
 #include "pg/direct_insert.h"
 #include "pg/boundary.h"

@@ -6,7 +6,7 @@
 CREATE OR REPLACE FUNCTION nova._relay_status(
   OUT state text, OUT worker_pid int, OUT delivered bigint, OUT failed bigint, OUT dead bigint,
   OUT last_error text, OUT last_delivery_at timestamptz, OUT started_at timestamptz, OUT breaker text,
-  OUT events_per_second float8, OUT brokers text, OUT active_slot int, OUT rotations bigint)
+  OUT events_per_second float8, OUT brokers text, OUT active_slot int, OUT rotations bigint, OUT role text)
   RETURNS record LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'nova_relay_status';
 REVOKE ALL ON FUNCTION nova._relay_status() FROM PUBLIC;
 -- Called by view nova.relay, whose functions run with the caller's rights.
@@ -30,7 +30,8 @@ SELECT r.state,
        r.brokers,
        r.started_at,
        r.active_slot,
-       r.rotations
+       r.rotations,
+       r.role
 FROM nova._relay_status() r,
      LATERAL (SELECT count(*) AS pending,
                      round(extract(epoch FROM pg_catalog.clock_timestamp() - min(o.created_at))::numeric, 3)
@@ -73,3 +74,11 @@ CREATE OR REPLACE FUNCTION nova.retry_dead(event_ids uuid[] DEFAULT NULL) RETURN
   SELECT count(*) FROM i
 $$;
 REVOKE ALL ON FUNCTION nova.retry_dead(uuid[]) FROM PUBLIC;
+
+-- What the relay worker's role may do (docs/security.md): claim, delete, reschedule
+-- outbox rows; dead-letter them; truncate a drained partition during rotation
+-- (LOCK … NOWAIT needs TRUNCATE, UPDATE or DELETE on the partition). Nothing else.
+GRANT USAGE ON SCHEMA nova TO nova_relay;
+GRANT SELECT, UPDATE, DELETE ON nova.outbox TO nova_relay;
+GRANT SELECT, TRUNCATE ON nova.outbox_0, nova.outbox_1 TO nova_relay;
+GRANT INSERT ON nova.outbox_dead TO nova_relay;

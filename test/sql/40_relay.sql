@@ -65,6 +65,21 @@ SET nova.kafka_brokers = 'localhost:9092';
 \echo :LAST_ERROR_SQLSTATE
 SET nova.relay_batch_size = 0;
 \echo :LAST_ERROR_SQLSTATE
+SET nova.event_format = 'cloudevents';
+\echo :LAST_ERROR_SQLSTATE
+SHOW nova.event_format;
+
+-- The relay's role: no superuser, no login, only what the relay needs (docs/security.md).
+SELECT rolname, rolsuper, rolcanlogin, rolcreaterole, rolcreatedb, rolbypassrls
+FROM pg_roles WHERE rolname = 'nova_relay';
+SELECT c.relname, p.priv
+FROM pg_class c, unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) p(priv)
+WHERE c.relnamespace = 'nova'::regnamespace AND c.relkind IN ('r', 'p', 'v')
+  AND has_table_privilege('nova_relay', c.oid, p.priv)
+ORDER BY 1, 2;
+SELECT count(*) AS functions_nova_relay_may_call_beyond_public
+FROM pg_proc f WHERE f.pronamespace = 'nova'::regnamespace AND has_function_privilege('nova_relay', f.oid, 'EXECUTE')
+  AND NOT has_function_privilege('nova_regress_nobody', f.oid, 'EXECUTE');
 
 DROP ROLE nova_regress_svc;
 DROP ROLE nova_regress_nobody;

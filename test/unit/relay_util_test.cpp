@@ -4,6 +4,8 @@
 #include "core/error.h"
 #include "core/relay_util.h"
 
+#include <librdkafka/rdkafka.h>
+
 using nova::relay::backoff_ms;
 using nova::relay::compact_json;
 using nova::relay::parse_kafka_config;
@@ -55,4 +57,34 @@ TEST(Backoff, DoublesAndCaps) {
   EXPECT_DOUBLE_EQ(backoff_ms(1000, 1.0), 60000.0);
   EXPECT_DOUBLE_EQ(backoff_ms(0, 5.0), 100.0);
   EXPECT_NEAR(backoff_ms(3, 1.19), 476.0, 1e-9);
+}
+
+// Which delivery failures spend attempts (docs/relay.md): an outage never does.
+TEST(DeliveryErrors, OutagesNeverSpendAttempts) {
+  using nova::relay::classify_delivery_error;
+  using nova::relay::FailureClass;
+  for (rd_kafka_resp_err_t e :
+       {RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, RD_KAFKA_RESP_ERR__TRANSPORT,
+        RD_KAFKA_RESP_ERR__TIMED_OUT, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE,
+        RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+        RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND, RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE,
+        RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION, RD_KAFKA_RESP_ERR__RESOLVE, RD_KAFKA_RESP_ERR__PURGE_QUEUE,
+        RD_KAFKA_RESP_ERR__PURGE_INFLIGHT, RD_KAFKA_RESP_ERR__FATAL})
+    EXPECT_EQ(classify_delivery_error(e), FailureClass::kBroker) << static_cast<int>(e);
+}
+
+TEST(DeliveryErrors, MessageLevelErrorsSpendAttempts) {
+  using nova::relay::classify_delivery_error;
+  using nova::relay::FailureClass;
+  EXPECT_EQ(classify_delivery_error(RD_KAFKA_RESP_ERR_NO_ERROR), FailureClass::kDelivered);
+  for (rd_kafka_resp_err_t e : {RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE,
+                                RD_KAFKA_RESP_ERR_INVALID_RECORD, RD_KAFKA_RESP_ERR_INVALID_MSG,
+                                RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE})
+    EXPECT_EQ(classify_delivery_error(e), FailureClass::kPoison) << static_cast<int>(e);
+  for (rd_kafka_resp_err_t e : {RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION,
+                                RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART})
+    EXPECT_EQ(classify_delivery_error(e), FailureClass::kMessage) << static_cast<int>(e);
+  // Unknown codes count as message-level: one strange message must not stop every key.
+  EXPECT_EQ(classify_delivery_error(987654), FailureClass::kMessage);
+  EXPECT_STREQ(nova::relay::failure_class_name(FailureClass::kBroker), "broker");
 }

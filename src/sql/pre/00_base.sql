@@ -8,6 +8,16 @@ BEGIN
 END
 $$;
 
+-- The role the relay worker's SQL runs as (docs/security.md): not a superuser, no
+-- login, only the privileges src/sql/40_relay.sql grants it. Cluster-wide as well.
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nova_relay') THEN
+    CREATE ROLE nova_relay NOLOGIN;
+  END IF;
+END
+$$;
+
 -- ---------------------------------------------------------------------------
 -- Outbox storage (SPEC §3). Undelivered events only: the relay deletes each
 -- event in the transaction that records its delivery. The table is

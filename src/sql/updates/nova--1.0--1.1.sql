@@ -2,6 +2,19 @@
 -- functions or views whose signature changed (dropped here, recreated by the
 -- replaceable files that make appends to this one). See src/sql/README.md.
 
+-- relay: its own role, status names it (issues 9, 10, 11)
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nova_relay') THEN
+    CREATE ROLE nova_relay NOLOGIN;
+  END IF;
+END
+$$;
+-- nova._relay_status() gains an OUT column (role): drop it and the view built on it;
+-- src/sql/40_relay.sql creates both again, with their grants.
+DROP VIEW nova.relay;
+DROP FUNCTION nova._relay_status();
+
 -- outbox write path security (issue 9): publish grants (src/sql/pre/22_publish_grants.sql).
 CREATE TABLE nova.publish_grants (
   grantee       regrole     NOT NULL,

@@ -1,7 +1,7 @@
 // Shared-memory segment of the relay and the functions backends use to reach it:
 // the commit-time wake-up, the active outbox partition, and the status row behind
-// nova.status() / view nova.relay.
-#include "bgworker/relay_shared.h"
+// nova.status() / view nova.relay. See relay_state.h.
+#include "pg/relay_state.h"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -33,11 +33,12 @@ void shared_startup(void *mem, bool found) {
     g_shared->active_slot = 0;
     g_shared->state = State::kStopped;
   }
+  g_shared->status_lock = &GetNamedLWLockTranche("nova_relay")[0].lock;
 }
 
 }  // namespace
 
-NOVA_SHMEM_REGISTER(relay, shared_size, shared_startup, "nova_relay", 0);
+NOVA_SHMEM_REGISTER(relay, shared_size, shared_startup, "nova_relay", 1);
 
 const char *state_name(State s) {
   switch (s) {
@@ -48,6 +49,7 @@ const char *state_name(State s) {
     case State::kUnconfigured: return "unconfigured";
     case State::kIdle: return "idle";
     case State::kRunning: return "running";
+    case State::kBrokerDown: return "broker_down";
     case State::kBreakerOpen: return "breaker_open";
     case State::kStopping: return "stopping";
   }
@@ -86,7 +88,12 @@ NOVA_FUNCTION(nova_relay_status) {
     ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("function returning record called in context "
                                                                    "that cannot accept type record")));
   tupdesc = BlessTupleDesc(tupdesc);
-  constexpr int kCols = 13;
+  // 1.0's nova._relay_status() has 13 columns, 1.1's a 14th (role). heap_form_tuple
+  // reads as many values as the caller's definition has, so the frozen 1.0 install
+  // script keeps working with this library.
+  constexpr int kCols = 14;
+  if (tupdesc->natts > kCols)
+    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH), errmsg("nova._relay_status() has an unexpected definition")));
   Datum values[kCols];
   bool nulls[kCols];
   for (int i = 0; i < kCols; i++) {
@@ -98,10 +105,18 @@ NOVA_FUNCTION(nova_relay_status) {
     values[0] = CStringGetTextDatum("not_loaded");
     nulls[0] = false;
   } else {
-    Shared snap;
-    SpinLockAcquire(&sh->mutex);
+    // The status is copied under its LWLock (about 1.8 kB); the spinlock covers a few words.
+    Shared *snapp = static_cast<Shared *>(palloc(sizeof(Shared)));
+    Shared &snap = *snapp;
+    LWLockAcquire(sh->status_lock, LW_SHARED);
     memcpy(&snap, sh, sizeof(Shared));
+    LWLockRelease(sh->status_lock);
+    SpinLockAcquire(&sh->mutex);
+    snap.state = sh->state;
+    snap.worker_pid = sh->worker_pid;
+    snap.active_slot = sh->active_slot;
     SpinLockRelease(&sh->mutex);
+    snap.role[kRoleLen - 1] = '\0';
     snap.last_error[kErrorLen - 1] = '\0';
     snap.brokers[kBrokersLen - 1] = '\0';
     // An empty nova.kafka_brokers means unconfigured whatever the worker is doing (it
@@ -150,6 +165,10 @@ NOVA_FUNCTION(nova_relay_status) {
     nulls[11] = false;
     values[12] = Int64GetDatum(static_cast<int64>(snap.rotations));
     nulls[12] = false;
+    if (snap.role[0]) {
+      values[13] = CStringGetTextDatum(snap.role);
+      nulls[13] = false;
+    }
   }
   HeapTuple tuple = heap_form_tuple(tupdesc, values, nulls);
   PG_RETURN_DATUM(HeapTupleGetDatum(tuple));

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# A long broker outage never turns into dead letters (docs/relay.md, "Which failures
+# spend attempts"). nova.relay_max_attempts = 2, message.timeout.ms = 1 s, the breaker
+# as in relay.md's example (5 failures, 10 s wait, backing off): every broker is down
+# for ~35 s — far more than 10x what two attempts take — while writers keep updating
+# interleaved keys. Then the brokers come back: every event arrives as committed, the
+# last message of every key is its latest row, nova.outbox_dead stays empty, no
+# attempt was spent, and nova.status() went through broker_down / breaker_open.
+set -euo pipefail
+source "$(dirname "$0")/../../tools/lib.sh"
+source "$NOVA_REPO/tools/kafka.sh"
+nova_test_cluster relay_long_outage "nova.relay_max_attempts = 2"
+nova_kafka_start --brokers 3 --topic nova.items:4
+nova_psql >/dev/null <<'SQL'
+ALTER SYSTEM SET nova.kafka_config = 'message.timeout.ms=1000';
+SELECT nova.breaker_configure('kafka', '{"consecutive_failures_threshold": 5, "wait_duration_in_open_state": "10s"}');
+CREATE TABLE public.items (id int PRIMARY KEY, v int NOT NULL, at timestamptz);
+INSERT INTO public.items SELECT g, 0, now() FROM generate_series(1, 12) g;
+SELECT nova.enable_outbox('public.items');
+SQL
+nova_kafka_configure_relay
+nova_relay_wait_ready 30 || nova_die "relay did not start: $(nova_psql -c 'SELECT nova.status()')"
+
+# Every update adds 1 to v: key k must arrive with every v in 1..(its final v), and its
+# last message must be its final row.
+cat >"$NOVA_CLUSTER/update.sql" <<'SQL'
+\set k random(1, 12)
+UPDATE public.items SET v = v + 1, at = clock_timestamp() WHERE id = :k;
+SQL
+pgbench -n -c 3 -T 50 -R 60 -f "$NOVA_CLUSTER/update.sql" >"$NOVA_CLUSTER/pgbench.log" 2>&1 &
+load=$!
+
+# Record every state nova.status() shows (one line per change) until told to stop.
+( last=""
+  while [ ! -e "$NOVA_CLUSTER/stop_sampling" ]; do
+    s="$(psql -X -At -c "SELECT (nova.status()->>'state') || ' ' || (nova.status()->>'breaker')" 2>/dev/null || true)"
+    [ "$s" != "$last" ] && { echo "$(date +%s.%N | cut -c1-14) $s"; last="$s"; }
+    sleep 0.2
+  done ) >"$NOVA_CLUSTER/states.log" &
+sampler=$!
+NOVA_CLEANUP_CMDS+=("touch '$NOVA_CLUSTER/stop_sampling'; wait $sampler")
+
+sleep 5
+nova_log "all brokers down"
+nova_kafka_cmd down_all
+rc=0
+max_attempts_seen=0
+for _ in $(seq 1 35); do
+  sleep 1
+  a="$(nova_psql -c "SELECT coalesce(max(attempts), 0) FROM nova.outbox")"
+  [ "$a" -gt "$max_attempts_seen" ] && max_attempts_seen="$a"
+done
+pending_during="$(nova_psql -c "SELECT count(*) FROM nova.outbox")"
+dead_during="$(nova_psql -c "SELECT count(*) FROM nova.outbox_dead")"
+state_during="$(nova_relay_state)"
+delivered_before="$(nova_psql -c "SELECT nova.status()->>'delivered'")"
+nova_log "all brokers up ($pending_during pending, state $state_during)"
+up_at="$(date +%s.%N)"
+nova_kafka_cmd up_all
+nova_wait_for 60 "deliveries resume" bash -c \
+  "[ \"\$(psql -X -At -c \"SELECT nova.status()->>'delivered'\")\" -gt $delivered_before ]" \
+  || { echo "FAIL: no delivery after the brokers came back: $(nova_psql -c 'SELECT nova.status()')"; rc=1; }
+resumed_at="$(date +%s.%N)"
+echo "recovery: first delivery $(awk -v a="$up_at" -v b="$resumed_at" 'BEGIN { printf "%.1f", b - a }') s after up_all"
+wait "$load" || { cat "$NOVA_CLUSTER/pgbench.log"; nova_die "pgbench failed"; }
+nova_relay_wait_drained 90 || nova_die "outbox not drained: $(nova_psql -c 'SELECT nova.status()')"
+touch "$NOVA_CLUSTER/stop_sampling"; wait "$sampler" || true
+
+nova_kafka_consume nova.items 60 >"$NOVA_CLUSTER/items.jsonl"
+nova_psql -c "SELECT json_build_object('key', id::text, 'payload', to_jsonb(i)) FROM public.items i" >"$NOVA_CLUSTER/final.jsonl"
+/usr/bin/python3 - "$NOVA_CLUSTER/items.jsonl" "$NOVA_CLUSTER/final.jsonl" <<'PY' || rc=1
+import json, sys
+msgs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+final = {f["key"]: f["payload"] for f in map(json.loads, open(sys.argv[2])) if f}
+seen, last, bad = {}, {}, []
+for m in msgs:
+    p = json.loads(m["payload"])
+    seen.setdefault(m["key"], set()).add(p["v"])
+    last[m["key"]] = p  # kcat prints each partition in offset order; a key lives in one partition
+produced = sum(f["v"] for f in final.values())
+delivered = sum(len(seen.get(k, set()) & set(range(1, f["v"] + 1))) for k, f in final.items())
+print("produced %d / delivered %d / duplicates %d / lost %d" % (produced, delivered, len(msgs) - delivered, produced - delivered))
+for k, f in sorted(final.items()):
+    if last.get(k) != f:
+        bad.append("key %s: last message %s, latest row %s" % (k, json.dumps(last.get(k)), json.dumps(f)))
+for b in bad: print("  problem:", b)
+sys.exit(1 if bad or produced != delivered else 0)
+PY
+
+echo "states seen:"; sed 's/^/  /' "$NOVA_CLUSTER/states.log"
+echo "status: $(nova_psql -c 'SELECT nova.status()')"
+[ "$pending_during" -gt 0 ] || { echo "FAIL: no backlog during the outage (test too weak)"; rc=1; }
+[ "$max_attempts_seen" = 0 ] || { echo "FAIL: the outage spent attempts (max $max_attempts_seen)"; rc=1; }
+[ "$dead_during" = 0 ] || { echo "FAIL: $dead_during dead letters during the outage"; rc=1; }
+[ "$(nova_psql -c "SELECT count(*) FROM nova.outbox_dead")" = 0 ] || { echo "FAIL: dead letters"; rc=1; }
+grep -q ' broker_down ' "$NOVA_CLUSTER/states.log" || { echo "FAIL: state broker_down never shown"; rc=1; }
+grep -q ' breaker_open ' "$NOVA_CLUSTER/states.log" || { echo "FAIL: state breaker_open never shown"; rc=1; }
+case "$state_during" in broker_down|breaker_open) ;; *) echo "FAIL: state $state_during late in the outage"; rc=1 ;; esac
+[ "$(nova_psql -c "SELECT nova.status()->>'breaker'")" = CLOSED ] || { echo "FAIL: breaker not closed at the end"; rc=1; }
+grep -E 'nova relay: (Kafka|kafka circuit)' "$NOVA_CLUSTER/server.log" | sed 's/^/  log: /' | head -12
+exit $rc
