@@ -230,7 +230,7 @@ char g_breaker_state[32] = "CLOSED";
 void note_breaker_state(const char *now_state) {
   if (!now_state) return;
   if (strcmp(now_state, g_breaker_state) != 0) {
-    ereport(LOG, (errmsg("nova relay: kafka circuit breaker %s -> %s", g_breaker_state, now_state)));
+    ereport(LOG, (errcode(ERRCODE_SUCCESSFUL_COMPLETION), errmsg("nova relay: kafka circuit breaker %s -> %s", g_breaker_state, now_state)));
     strlcpy(g_breaker_state, now_state, sizeof g_breaker_state);
   }
 }
@@ -249,7 +249,7 @@ void enter_outage(const char *why) {
   g_outage = true;
   g_outage_unreachable = false;
   g_outage_since = GetCurrentTimestamp();
-  ereport(LOG, (errmsg("nova relay: Kafka unreachable (%s); events wait in the outbox without spending attempts, "
+  ereport(LOG, (errcode(ERRCODE_CONNECTION_FAILURE), errmsg("nova relay: Kafka unreachable (%s); events wait in the outbox without spending attempts, "
                        "probing with one event",
                        why)));
 }
@@ -259,7 +259,7 @@ void leave_outage() {
   long secs;
   int usecs;
   TimestampDifference(g_outage_since, GetCurrentTimestamp(), &secs, &usecs);
-  ereport(LOG, (errmsg("nova relay: Kafka reachable again after %ld.%01d s; resuming", secs, usecs / 100000)));
+  ereport(LOG, (errcode(ERRCODE_SUCCESSFUL_COMPLETION), errmsg("nova relay: Kafka reachable again after %ld.%01d s; resuming", secs, usecs / 100000)));
   g_outage = false;
   g_outage_unreachable = false;
 }
@@ -628,7 +628,7 @@ void deliver(Batch *b, int max_attempts) {
       m->cls = FailureClass::kBroker;
       strlcpy(m->errstr, "no delivery report within message.timeout.ms", sizeof m->errstr);
     }
-    ereport(LOG, (errmsg("nova relay: Kafka did not acknowledge a batch within message.timeout.ms; recreating the "
+    ereport(LOG, (errcode(ERRCODE_CONNECTION_FAILURE), errmsg("nova relay: Kafka did not acknowledge a batch within message.timeout.ms; recreating the "
                          "producer")));
     g_configured = false;
   }
@@ -914,7 +914,7 @@ void maybe_rotate() {
     FlushErrorState();
     AbortCurrentTransaction();
     if (ed->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
-      ereport(LOG, (errmsg("nova relay: outbox rotation postponed: %s", ed->message)));
+      ereport(LOG, (errcode(ed->sqlerrcode), errmsg("nova relay: outbox rotation postponed: %s", ed->message)));
     FreeErrorData(ed);
     flip = false;
   }
