@@ -6,6 +6,7 @@
 #include "pg/identity.h"
 #include "pg/correlation.h"
 #include "pg/direct_insert.h"
+#include "pg/module.h"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -120,8 +121,8 @@ void init_cache() {
   ctl.keysize = sizeof(Oid);
   ctl.entrysize = sizeof(Entry);
   g_cache = hash_create("nova soft delete tables", 32, &ctl, HASH_ELEM | HASH_BLOBS);
-  CacheRegisterRelcacheCallback(invalidate_cb, (Datum)0);
-  RegisterXactCallback(xact_cb, nullptr);
+  nova::pg::register_relcache_callback(invalidate_cb, (Datum)0);
+  nova::pg::register_xact_callback(xact_cb, nullptr);
 }
 
 void free_table(Table *t) {
