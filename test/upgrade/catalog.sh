@@ -4,8 +4,9 @@
 #
 #   bash test/upgrade/catalog.sh DBNAME > file      (PGHOST/PGPORT/PGUSER from the environment)
 #
-# Sections: pg_dump --schema-only --schema=nova (plain, and --binary-upgrade,
-# which is the only pg_dump mode that prints an extension's member objects),
+# Sections: pg_dump --schema-only --schema=nova (plain: objects in schema nova
+# that are not extension members; and --binary-upgrade --extension=nova, the
+# pg_dump mode that prints the extension's member objects with their ACLs),
 # then catalog queries: extension row, members, owners, ACLs, comments,
 # function definitions and attributes, columns in order with defaults,
 # constraints, indexes, triggers, views, policies, sequences, and the roles
@@ -25,6 +26,9 @@ normalise_dump() {
   sed -E -e '/^--/d' -e '/^SET /d' -e '/^SELECT pg_catalog\.set_config/d' -e '/^\\(un)?restrict /d' \
          -e '/binary_upgrade_set_next_/d' -e '/^SELECT pg_catalog\.setval\(/d' -e '/^$/d' \
          -e 's/[0-9]+::pg_catalog\.oid/<oid>::pg_catalog.oid/g' \
+         -e "s/relfrozenxid = '[0-9]+', relminmxid = '[0-9]+'/relfrozenxid = <xid>, relminmxid = <mxid>/" \
+         -e "s/^WHERE oid = '[0-9]+';/WHERE oid = <oid>;/" \
+         -e "s/(binary_upgrade_create_empty_extension\('nova', 'nova', [a-z]+, '[^']*'), '\{[0-9,]*\}', '[^']*'/\1, <config tables: see below>/" \
     | awk '/\.\.\.\.\.\.\.\.pg\.dropped\./ {next} /binary_upgrade_set_type_oids_by_rel|binary_upgrade_set_missing_value|DROP COLUMN "?\.\.\.\.\.\.\.\.pg\.dropped/ {next} {print}' \
     | awk 'function flush() { if (n) { cmd = "sort"; for (i = 1; i <= n; i++) print run[i] | cmd; close(cmd); n = 0 } }
            /^(GRANT|REVOKE) / { run[++n] = $0; next } { flush(); print } END { flush() }'
@@ -32,8 +36,8 @@ normalise_dump() {
 
 echo "==== pg_dump --schema-only --schema=nova"
 pg_dump --schema-only --schema=nova "$db" | normalise_dump
-echo "==== pg_dump --schema-only --binary-upgrade --schema=nova (extension members)"
-pg_dump --schema-only --binary-upgrade --schema=nova "$db" | normalise_dump
+echo "==== pg_dump --schema-only --binary-upgrade --schema=nova --extension=nova (extension members)"
+pg_dump --schema-only --binary-upgrade --schema=nova --extension=nova "$db" | normalise_dump
 
 psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" <<'SQL'
 \pset footer off
