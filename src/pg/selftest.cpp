@@ -5,10 +5,12 @@
 // Not granted to PUBLIC.
 #include "pg/boundary.h"
 #include "pg/catalog_version.h"
+#include "pg/module.h"
 #include "pg/test_hooks.h"
 
 #include <cstdio>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,7 @@ struct LiveGuard {
   LiveGuard() { g_live_guards++; }
   ~LiveGuard() { g_live_guards--; }
 };
+void noop_relcache_callback(Datum, Oid) {}
 }  // namespace
 
 NOVA_FUNCTION(nova_selftest_boundary) {
@@ -42,6 +45,26 @@ NOVA_FUNCTION(nova_selftest_boundary) {
   if (kind == "cpp_in_guard") {
     // A C++ exception thrown inside guard() leaves PG_TRY cleanly and arrives as itself.
     nova::pg::guard([&] { throw nova::Error(nova::sqlstate::kDataException, "selftest: c++ exception inside guard"); });
+  }
+  if (kind == "cpp_through_pg_try") {
+    // The mistake the entry wrapper defends against: a C++ exception leaving a
+    // PG_TRY block (PG_exception_stack then points into this dead frame).
+    PG_TRY();
+    {
+      throw std::runtime_error("selftest: thrown through PG_TRY");
+    }
+    PG_CATCH();
+    {
+      PG_RE_THROW();
+    }
+    PG_END_TRY();
+  }
+  if (kind == "callback_overflow") {
+    // Fill the relcache dispatch table of this backend until it refuses.
+    // The registry raises a PostgreSQL ERROR, so call it under guard() (C++ objects are alive).
+    nova::pg::guard([&] {
+      for (int i = 0; i < 1000; i++) nova::pg::register_relcache_callback(noop_relcache_callback, (Datum)0);
+    });
   }
   if (kind == "live_guards") PG_RETURN_INT32(g_live_guards);
   // The catalog-version helper: "require_catalog:1.1" passes on a 1.1 catalog and

@@ -26,6 +26,15 @@ SELECT nova._selftest_boundary('cpp_in_guard');
 \echo :LAST_ERROR_SQLSTATE
 SELECT nova._selftest_boundary('pg_error');
 \echo :LAST_ERROR_SQLSTATE
+-- a C++ exception that leaves a PG_TRY block (a bug the wrapper defends against) is
+-- caught at the boundary: PostgreSQL's error handler stack is put back, the session
+-- goes on and later errors are raised cleanly instead of jumping into a dead frame
+SELECT nova._selftest_boundary('cpp_through_pg_try');
+\echo :LAST_ERROR_SQLSTATE
+SELECT 1 / 0;
+\echo :LAST_ERROR_SQLSTATE
+SELECT nova._selftest_boundary('pg_error');
+\echo :LAST_ERROR_SQLSTATE
 -- destructors ran on every path above: only this call's guard is alive
 SELECT nova._selftest_boundary('live_guards');
 -- the session is still usable, inside a transaction too
@@ -50,3 +59,8 @@ SET ROLE nova_regress_nobody;
 SELECT nova._selftest_boundary('ok');
 RESET ROLE;
 DROP ROLE nova_regress_nobody;
+-- a full callback table is an error, not a silently dropped callback (in a fresh
+-- session: this backend's table stays full)
+\c
+SELECT nova._selftest_boundary('callback_overflow');
+\echo :LAST_ERROR_SQLSTATE
