@@ -10,7 +10,7 @@
 # then catalog queries: extension row, members, owners, ACLs, comments,
 # function definitions and attributes, columns in order with defaults,
 # constraints, indexes, triggers, views, policies, sequences, and the roles
-# nova creates (nova%) with their attributes and memberships. Object ids,
+# (all but pg_*; run it in a cluster of its own) with attributes and memberships. Object ids,
 # pg_dump's random \restrict keys and dropped-column placeholders are
 # normalised away; everything else must match byte for byte.
 set -euo pipefail
@@ -172,20 +172,23 @@ SELECT pg_catalog.pg_get_userbyid(d.defaclrole), d.defaclobjtype, pg_temp.acl(d.
 SELECT e.evtname, e.evtevent, e.evtfoid::pg_catalog.regprocedure::text, e.evtenabled, e.evttags::text
   FROM pg_catalog.pg_event_trigger e ORDER BY 1;
 
-\echo ==== roles nova creates (nova%): attributes, memberships, comments
+\echo ==== roles (all but pg_*: the cluster has only the bootstrap superuser and what nova creates)
 SELECT r.rolname, r.rolsuper, r.rolinherit, r.rolcreaterole, r.rolcreatedb, r.rolcanlogin, r.rolreplication,
        r.rolbypassrls, r.rolconnlimit, r.rolconfig::text, pg_catalog.shobj_description(r.oid, 'pg_authid')
-  FROM pg_catalog.pg_roles r WHERE r.rolname LIKE 'nova%' ORDER BY 1;
-SELECT pg_catalog.pg_get_userbyid(m.member) || ' member of ' || pg_catalog.pg_get_userbyid(m.roleid), m.admin_option
+  FROM pg_catalog.pg_roles r WHERE r.rolname !~ '^pg_' ORDER BY 1;
+SELECT pg_catalog.pg_get_userbyid(m.member) || ' member of ' || pg_catalog.pg_get_userbyid(m.roleid), m.admin_option,
+       pg_catalog.pg_get_userbyid(m.grantor)
   FROM pg_catalog.pg_auth_members m
- WHERE pg_catalog.pg_get_userbyid(m.roleid) LIKE 'nova%' OR pg_catalog.pg_get_userbyid(m.member) LIKE 'nova%'
+ WHERE pg_catalog.pg_get_userbyid(m.roleid) !~ '^pg_' OR pg_catalog.pg_get_userbyid(m.member) !~ '^pg_'
  ORDER BY 1;
 
-\echo ==== privileges nova roles hold outside schema nova
+\echo ==== privileges of the nova roles outside schema nova
 SELECT c.oid::pg_catalog.regclass::text, pg_temp.acl(c.relacl) FROM pg_catalog.pg_class c
  WHERE c.relnamespace <> 'nova'::pg_catalog.regnamespace AND c.relacl::text ~ 'nova' ORDER BY 1;
 SELECT p.oid::pg_catalog.regprocedure::text, pg_temp.acl(p.proacl) FROM pg_catalog.pg_proc p
  WHERE p.pronamespace <> 'nova'::pg_catalog.regnamespace AND p.proacl::text ~ 'nova' ORDER BY 1;
+SELECT n.nspname, pg_temp.acl(n.nspacl) FROM pg_catalog.pg_namespace n
+ WHERE n.nspname IN ('public', 'pg_catalog') ORDER BY 1;
 SELECT a::text FROM pg_catalog.pg_database d, pg_catalog.unnest(d.datacl) a
  WHERE d.datname = pg_catalog.current_database() AND a::text ~ 'nova' ORDER BY 1;
 SQL
