@@ -66,15 +66,19 @@ Datum call_guarded(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo) {
   sigjmp_buf *const saved_stack = PG_exception_stack;
   ErrorContextCallback *const saved_context = error_context_stack;
   PendingError pe;
+  Datum result = (Datum)0;
+  bool returned = false;
   try {
-    return body(fcinfo);
+    result = body(fcinfo);
+    returned = true;
   } catch (...) {
     pe = capture_current_exception();
   }
   // All C++ frames of the body are unwound here. A C++ exception that left a
-  // PG_TRY block without PG_END_TRY leaves PostgreSQL's handler pointing into
-  // a dead frame: put back what was current on entry, and say so.
-  if (PG_exception_stack != saved_stack || error_context_stack != saved_context) {
+  // PG_TRY block without PG_END_TRY (even one caught again inside the body)
+  // leaves PostgreSQL's handler pointing into a dead frame: put back what was
+  // current on entry, and say so.
+  if (unlikely(PG_exception_stack != saved_stack || error_context_stack != saved_context)) {
     PG_exception_stack = saved_stack;
     error_context_stack = saved_context;
     ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
@@ -82,6 +86,7 @@ Datum call_guarded(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo) {
                     errdetail_internal("original error: %s", pe.edata && pe.edata->message ? pe.edata->message
                                                              : pe.message ? pe.message : "none")));
   }
+  if (returned) return result;
   raise(pe);
 }
 
