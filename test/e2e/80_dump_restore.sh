@@ -3,7 +3,8 @@
 # "Dumps and restores"): the sample schema with outbox and soft delete enabled, JWT
 # keys and revocations, registered schemas, breaker configuration, soft-deleted rows
 # with audit rows. Restored (1) into an empty database through the dump's own
-# CREATE EXTENSION and (2) into a database where nova is already installed.
+# CREATE EXTENSION and (2) into a database where nova is already installed; and
+# (3) a dump of a 1.0 catalog restored with the current library.
 # In both: nova's configuration and audit rows are identical, nova's triggers and
 # views work (a DELETE soft-deletes, an INSERT emits an event, authenticate accepts
 # a token signed with a restored key), and sequences go on after the restored values.
@@ -115,4 +116,36 @@ fi
 sed -n 's/^pg_restore: error: //p' "$NOVA_CLUSTER/restore-pre.log" | sort | uniq -c | sed 's/^/  restore-pre: /'
 check_restored restored_pre
 echo "restore into a database with nova preinstalled: checked"
+
+# (3) a dump taken with the 1.0 catalog restores as the current version: the dump's
+# CREATE EXTENSION makes the default version and its COPY names the columns it has.
+createdb old10
+nova_psql -d old10 >/dev/null <<'SQL'
+CREATE EXTENSION nova VERSION '1.0';
+CREATE TABLE public.notes (id int PRIMARY KEY, body text);
+SELECT nova.enable_outbox('public.notes');
+SELECT nova.enable_soft_delete('public.notes');
+INSERT INTO nova.jwt_keys (kid, algorithm, key) VALUES ('old', 'HS256', 'old-release-secret-0123456789abcdef-0123');
+SELECT nova.breaker_configure('legacy', '{"failure_rate_threshold": 25}');
+INSERT INTO public.notes VALUES (1, 'one'), (2, 'two');
+DELETE FROM public.notes WHERE id = 2;
+SQL
+pg_dump -Fc -f "$NOVA_CLUSTER/old10.dump" old10
+createdb from10
+pg_restore --exit-on-error -d from10 "$NOVA_CLUSTER/old10.dump" 2>"$NOVA_CLUSTER/restore-10.log" \
+  || { cat "$NOVA_CLUSTER/restore-10.log"; problem "pg_restore of a 1.0 dump failed"; }
+out="$(nova_psql -d from10 <<'SQL'
+SELECT extversion = (SELECT default_version FROM pg_available_extensions WHERE name = 'nova') FROM pg_extension WHERE extname = 'nova';
+SELECT string_agg(kid, ',') FROM nova.jwt_keys;
+SELECT options->>'failure_rate_threshold' FROM nova.breaker_config WHERE name = 'legacy';
+SELECT count(*) FROM nova.audit_log WHERE table_name = 'public.notes';
+INSERT INTO public.notes VALUES (3, 'three');
+DELETE FROM public.notes WHERE id = 3;
+SELECT string_agg(id || ':' || (deleted_at IS NOT NULL), ',' ORDER BY id) FROM public.notes;
+SELECT string_agg(event_type, ',' ORDER BY id) FROM nova.outbox;
+SQL
+)" || problem "a 1.0 dump restored: checks failed to run: $out"
+[ "$out" = "$(printf 't\nold\n25\n1\n1:false,2:true,3:true\nNoteCreated,NoteDeleted')" ] \
+  || problem "a 1.0 dump restored as the current version; got:"$'\n'"$out"
+echo "restore of a 1.0 dump: checked"
 exit $rc
