@@ -17,14 +17,26 @@ OBJS        = $(SRCS_PG:.cpp=.o) $(SRCS_CORE:.cpp=.o) $(SRCS_BGW:.cpp=.o)
 SQL_PRE         = $(sort $(wildcard src/sql/pre/*.sql))
 SQL_REPLACEABLE = $(sort $(wildcard src/sql/*.sql))
 SQL_UPDATES     = $(sort $(wildcard src/sql/updates/$(EXTENSION)--*--*.sql))
+# Test hooks (src/sql/README.md): `make NOVA_TEST_HOOKS=1` (tools/test.sh) appends
+# src/sql/test_hooks/*.sql to both scripts and compiles the hooks' C bodies in.
+# build/test_hooks.stamp records the setting so switching it rebuilds what depends on it.
+NOVA_TEST_HOOKS ?= 0
+ifeq ($(NOVA_TEST_HOOKS),1)
+SQL_TEST_HOOKS  = $(sort $(wildcard src/sql/test_hooks/*.sql))
+endif
+HOOKS_STAMP := $(shell mkdir -p build && { [ "$$(cat build/test_hooks.stamp 2>/dev/null)" = "$(NOVA_TEST_HOOKS)" ] || echo "$(NOVA_TEST_HOOKS)" > build/test_hooks.stamp; } && echo build/test_hooks.stamp)
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql $(notdir $(SQL_UPDATES))
 DATA        = $(wildcard src/sql/versions/$(EXTENSION)--*.sql)
 
 # Regression inputs live under test/ (test/sql, test/expected, test/specs).
 REGRESS     = $(sort $(basename $(notdir $(wildcard test/sql/*.sql))))
 ISOLATION   = $(sort $(basename $(notdir $(wildcard test/specs/*.spec))))
-REGRESS_OPTS = --inputdir=test
-ISOLATION_OPTS = --inputdir=test
+# `make installcheck` is self-contained (docs/operations.md, "Tests"): pg_regress starts a
+# temporary instance that preloads nova (test/regress.conf), so run `make NOVA_TEST_HOOKS=1
+# install` first. initdb refuses root: as root, tools/test.sh runs the same tests against a
+# cluster it starts as the postgres user.
+REGRESS_OPTS = --inputdir=test --temp-instance=build/tmp_check --temp-config=test/regress.conf
+ISOLATION_OPTS = --inputdir=test --temp-instance=build/tmp_check_iso --temp-config=test/regress.conf
 
 PG_CONFIG  ?= pg_config
 PG_INCLUDE := $(shell $(PG_CONFIG) --includedir-server)
@@ -32,6 +44,9 @@ PG_CXXFLAGS = -std=c++17 -fno-omit-frame-pointer -Wall -Wextra -Wno-missing-fiel
               -isystem $(PG_INCLUDE) -I$(CURDIR)/src -I$(CURDIR)
 ifeq ($(NOVA_WERROR),1)
 PG_CXXFLAGS += -Werror
+endif
+ifeq ($(NOVA_TEST_HOOKS),1)
+PG_CXXFLAGS += -DNOVA_TEST_HOOKS=1
 endif
 ifneq ($(NOVA_SANITIZE),)
 PG_CXXFLAGS += -fsanitize=$(NOVA_SANITIZE)
@@ -46,11 +61,14 @@ EXTRA_CLEAN = $(DATA_built) build
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PRE) $(SQL_REPLACEABLE)
-	{ printf '%s\n' '\echo Use "CREATE EXTENSION $(EXTENSION)" to load this file. \quit'; cat $^; } > $@
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PRE) $(SQL_REPLACEABLE) $(SQL_TEST_HOOKS) $(HOOKS_STAMP)
+	{ printf '%s\n' '\echo Use "CREATE EXTENSION $(EXTENSION)" to load this file. \quit'; cat $(filter %.sql,$^); } > $@
 
-$(EXTENSION)--%.sql: src/sql/updates/$(EXTENSION)--%.sql $(SQL_REPLACEABLE)
-	{ printf '%s\n' '\echo Use "ALTER EXTENSION $(EXTENSION) UPDATE" to load this file. \quit'; cat $^; } > $@
+$(EXTENSION)--%.sql: src/sql/updates/$(EXTENSION)--%.sql $(SQL_REPLACEABLE) $(SQL_TEST_HOOKS) $(HOOKS_STAMP)
+	{ printf '%s\n' '\echo Use "ALTER EXTENSION $(EXTENSION) UPDATE" to load this file. \quit'; cat $(filter %.sql,$^); } > $@
+
+# Objects whose code depends on NOVA_TEST_HOOKS (they include pg/test_hooks.h).
+$(shell grep -l 'pg/test_hooks.h' $(SRCS_PG) 2>/dev/null | sed 's/\.cpp$$/.o/'): $(HOOKS_STAMP)
 
 # Every object depends on every header: the tree is small, correctness beats speed.
 HEADERS = $(wildcard src/pg/*.h src/core/*.h bgworker/*.h)

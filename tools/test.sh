@@ -6,7 +6,7 @@
 # cluster, and cleans up. Ends with "N passed, N failed"; exits non-zero on failure.
 #
 #   tools/test.sh                      everything
-#   tools/test.sh unit regress         only those stages (unit regress isolation e2e hostile fuzz valgrind)
+#   tools/test.sh unit regress         only those stages (unit regress isolation e2e hostile upgrade fuzz valgrind)
 #   NOVA_E2E='outbox*' tools/test.sh e2e    only matching e2e scripts
 #   NOVA_FUZZ_SECONDS=60               per fuzz target (default 30)
 set -uo pipefail
@@ -14,7 +14,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$NOVA_REPO"
 
 STAGES=("$@")
-[ ${#STAGES[@]} -eq 0 ] && STAGES=(unit regress isolation e2e hostile fuzz valgrind)
+[ ${#STAGES[@]} -eq 0 ] && STAGES=(unit regress isolation e2e hostile upgrade fuzz valgrind)
 want() { local s; for s in "${STAGES[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
 
 PASSED=0; FAILED=0; FAILED_NAMES=()
@@ -30,6 +30,8 @@ cleanup() {
 trap cleanup EXIT
 
 nova_ensure_deps
+# Tests use the test-only SQL hooks (src/sql/README.md, "Test hooks").
+export NOVA_TEST_HOOKS=1
 nova_build
 nova_install
 
@@ -177,6 +179,11 @@ if want hostile; then
   fi
   if bash test/e2e/90_one_run_as.sh; then :; else hostile_ok=0; fi
   if [ "$hostile_ok" = 1 ]; then pass "hostile"; else fail "hostile"; fi
+# ---- upgrade: a filled 1.0 install, ALTER EXTENSION UPDATE, equal to a fresh install (test/upgrade) ----
+if want upgrade; then
+  make -s tools >/dev/null || fail "tools (build)"
+  nova_log "upgrade: 1.0 -> current"
+  if NOVA_TEST_WORK="$WORK" timeout 900 bash test/upgrade/run.sh; then pass upgrade; else fail upgrade; fi
 fi
 
 # ---- fuzzing (bounded) -----------------------------------------------------------

@@ -63,22 +63,40 @@ PendingError capture_current_exception() noexcept {
 }  // namespace
 
 Datum call_guarded(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo) {
+  sigjmp_buf *const saved_stack = PG_exception_stack;
+  ErrorContextCallback *const saved_context = error_context_stack;
   PendingError pe;
+  Datum result = (Datum)0;
+  bool returned = false;
   try {
-    return body(fcinfo);
+    result = body(fcinfo);
+    returned = true;
   } catch (...) {
     pe = capture_current_exception();
   }
-  // All C++ frames of the body are unwound here.
+  // All C++ frames of the body are unwound here. A C++ exception that left a
+  // PG_TRY block without PG_END_TRY (even one caught again inside the body)
+  // leaves PostgreSQL's handler pointing into a dead frame: put back what was
+  // current on entry, and say so.
+  if (unlikely(PG_exception_stack != saved_stack || error_context_stack != saved_context)) {
+    PG_exception_stack = saved_stack;
+    error_context_stack = saved_context;
+    ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+                    errmsg("nova: a c++ exception crossed a postgres error handler"),
+                    errdetail_internal("original error: %s", pe.edata && pe.edata->message ? pe.edata->message
+                                                             : pe.message ? pe.message : "none")));
+  }
+  if (returned) return result;
   raise(pe);
 }
 
-void guard_impl(void (*thunk)(void *), void *arg) {
+void guard_impl(GuardThunk thunk, void *arg) {
   MemoryContext oldcxt = CurrentMemoryContext;
   ErrorData *volatile edata = nullptr;
+  std::exception_ptr escaped;  // lives in this frame, outside the setjmp region's locals
   PG_TRY();
   {
-    thunk(arg);
+    thunk(arg, &escaped);  // noexcept: never unwinds through PG_TRY
   }
   PG_CATCH();
   {
@@ -88,6 +106,7 @@ void guard_impl(void (*thunk)(void *), void *arg) {
   }
   PG_END_TRY();
   if (edata) throw PgError(edata);
+  if (escaped) std::rethrow_exception(escaped);
 }
 
 }  // namespace nova::pg

@@ -13,6 +13,13 @@
 //    nova::pg::PgError; the entry wrapper re-raises the original error data
 //    unchanged (SQLSTATE, message, detail, context). No database work may be
 //    done between catching a PgError and letting it reach the wrapper.
+//
+//  * Both directions check PostgreSQL's error-handler stack: guard() runs its
+//    body noexcept inside PG_TRY, and the entry wrapper verifies that
+//    PG_exception_stack and error_context_stack are what they were on entry
+//    when a C++ exception reaches it (a C++ exception thrown through a PG_TRY
+//    block elsewhere would leave them dangling); it restores them and reports
+//    an internal error instead of letting a later ERROR jump into a dead frame.
 #pragma once
 
 extern "C" {
@@ -22,6 +29,7 @@ extern "C" {
 }
 
 #include <exception>
+#include <type_traits>
 #include <utility>
 
 #include "core/error.h"
@@ -43,11 +51,24 @@ class PgError : public std::exception {
 Datum call_guarded(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo);
 
 // Run f(); a PostgreSQL ERROR raised inside becomes a C++ PgError.
-void guard_impl(void (*thunk)(void *), void *arg);
+//
+// The code between PG_TRY and PG_END_TRY must never be left by a C++ exception:
+// PG_exception_stack would keep pointing into a dead frame and the next ERROR
+// would longjmp there. The thunk run inside PG_TRY is therefore noexcept; a C++
+// exception thrown by f is caught inside it, carried out as an exception_ptr and
+// rethrown after PG_END_TRY has restored PostgreSQL's handler.
+using GuardThunk = void (*)(void *arg, std::exception_ptr *escaped) noexcept;
+void guard_impl(GuardThunk thunk, void *arg);
 
 template <typename F>
 void guard(F &&f) {
-  auto thunk = [](void *p) { (*static_cast<F *>(p))(); };
+  GuardThunk thunk = [](void *p, std::exception_ptr *escaped) noexcept {
+    try {
+      (*static_cast<std::remove_reference_t<F> *>(p))();
+    } catch (...) {
+      *escaped = std::current_exception();
+    }
+  };
   guard_impl(thunk, &f);
 }
 

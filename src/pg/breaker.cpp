@@ -23,6 +23,7 @@
 // nova::pg::run_as) the first time a transaction uses the breaker after a restart
 // and applied at commit of nova.breaker_configure. Half-open permits are tracked by
 // backend pid and given back when the backend exits or is found dead.
+#include "pg/test_hooks.h"
 #include "pg/breaker_api.h"
 
 #include <cstring>
@@ -541,8 +542,8 @@ void subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransacti
 }
 
 void breaker_init() {
-  RegisterXactCallback(xact_callback, nullptr);
-  RegisterSubXactCallback(subxact_callback, nullptr);
+  nova::pg::register_xact_callback(xact_callback, nullptr);
+  nova::pg::register_subxact_callback(subxact_callback, nullptr);
 }
 NOVA_MODULE_INIT(breaker_init);
 
@@ -674,6 +675,7 @@ NOVA_FUNCTION(nova_breaker_prepare_config) {
 }
 
 NOVA_FUNCTION(nova_breaker_clock_advance) {
+  nova::pg::require_test_hooks("nova._breaker_clock_advance");
   if (!superuser())
     throw nova::Error("42501", "only superusers may move the circuit breaker clock");
   require_shmem();

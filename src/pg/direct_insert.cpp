@@ -55,7 +55,7 @@ bool g_stale = false;
 
 void relcache_callback(Datum, Oid) { g_stale = true; }
 
-void direct_insert_init() { CacheRegisterRelcacheCallback(relcache_callback, (Datum)0); }
+void direct_insert_init() { nova::pg::register_relcache_callback(relcache_callback, (Datum)0); }
 
 void reset_cache() {
   if (g_cxt == nullptr)

@@ -70,8 +70,8 @@ void subxact_callback(SubXactEvent event, SubTransactionId my_subid, SubTransact
 }
 
 void identity_init() {
-  RegisterXactCallback(xact_callback, nullptr);
-  RegisterSubXactCallback(subxact_callback, nullptr);
+  nova::pg::register_xact_callback(xact_callback, nullptr);
+  nova::pg::register_subxact_callback(subxact_callback, nullptr);
 }
 
 NOVA_MODULE_INIT(identity_init);

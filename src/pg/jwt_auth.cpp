@@ -96,8 +96,8 @@ void keyset_xact_callback(XactEvent event, void *) {
 void keys_relcache_callback(Datum, Oid relid);
 
 void jwt_auth_init() {
-  RegisterXactCallback(keyset_xact_callback, nullptr);
-  CacheRegisterRelcacheCallback(keys_relcache_callback, 0);
+  nova::pg::register_xact_callback(keyset_xact_callback, nullptr);
+  nova::pg::register_relcache_callback(keys_relcache_callback, 0);
 }
 NOVA_MODULE_INIT(jwt_auth_init);
 

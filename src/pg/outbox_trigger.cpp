@@ -88,7 +88,7 @@ void xact_callback(XactEvent event, void *) {
 }
 
 void outbox_trigger_init() {
-  RegisterXactCallback(xact_callback, nullptr);
+  nova::pg::register_xact_callback(xact_callback, nullptr);
 }
 
 // The relation the outbox was enabled on: follow the cloned trigger up to the

@@ -126,8 +126,8 @@ void xact_callback(XactEvent event, void *) {
 }
 
 void outbox_write_init() {
-  CacheRegisterRelcacheCallback(relcache_callback, (Datum)0);
-  RegisterXactCallback(xact_callback, nullptr);
+  nova::pg::register_relcache_callback(relcache_callback, (Datum)0);
+  nova::pg::register_xact_callback(xact_callback, nullptr);
 }
 
 Jsonb *empty_object() {

@@ -11,6 +11,7 @@
 // plain data on their frames; C++ work happens in helpers that return plain data
 // or run their PostgreSQL calls under guard().
 #include "pg/schema_api.h"
+#include "pg/module.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -198,7 +199,7 @@ bool build_cache(const RowSet &rs, char *errbuf, size_t errlen) noexcept {
 void ensure_cache() {
   if (g_valid) return;
   if (!g_callback_registered) {
-    CacheRegisterRelcacheCallback(relcache_callback, (Datum)0);
+    nova::pg::register_relcache_callback(relcache_callback, (Datum)0);
     g_callback_registered = true;
   }
   Oid relid = registry_relid(true);

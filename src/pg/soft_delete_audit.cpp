@@ -7,6 +7,7 @@
 // (a cast to json, a shadowing type or function) runs as the extension owner.
 // The row goes in by a direct heap insert; when nova.audit_log does not have the
 // shape that needs, by SPI as the extension owner through nova::pg::run_as.
+#include "pg/module.h"
 #include "pg/soft_delete.h"
 
 #include "pg/correlation.h"
@@ -261,7 +262,7 @@ void invalidate_cb(Datum, Oid relid) {
 // no triggers, only plain immediate indexes.) Otherwise audit() falls back to SPI.
 void check_audit_rel() {
   if (!g_audit.callback) {
-    CacheRegisterRelcacheCallback(invalidate_cb, (Datum)0);
+    nova::pg::register_relcache_callback(invalidate_cb, (Datum)0);
     g_audit.callback = true;
   }
   g_audit.checked = true;

@@ -43,7 +43,7 @@ void xact_cb(XactEvent event, void *) {
   }
 }
 
-void state_init() { RegisterXactCallback(xact_cb, nullptr); }
+void state_init() { nova::pg::register_xact_callback(xact_cb, nullptr); }
 
 struct ExecPlan {
   SPIPlanPtr plan;

@@ -7,6 +7,7 @@
 // run as other roles (the table's and the children's owners), so nothing a
 // caller's search_path holds may be resolved into them. Key comparisons use the
 // primary key index's and the foreign keys' own equality operators by OID.
+#include "pg/module.h"
 #include "pg/soft_delete.h"
 
 #include "pg/run_as.h"
@@ -83,7 +84,7 @@ void init_cache() {
   ctl.keysize = sizeof(Oid);
   ctl.entrysize = sizeof(Entry);
   g_cache = hash_create("nova soft delete tables", 32, &ctl, HASH_ELEM | HASH_BLOBS);
-  CacheRegisterRelcacheCallback(invalidate_cb, (Datum)0);
+  nova::pg::register_relcache_callback(invalidate_cb, (Datum)0);
 }
 
 void free_table(Table *t) {

@@ -2,10 +2,7 @@ REVOKE ALL ON SCHEMA nova FROM PUBLIC;
 GRANT USAGE ON SCHEMA nova TO PUBLIC;
 GRANT USAGE ON SCHEMA nova TO nova_service;
 
--- Boundary self-test (regression suite only).
-CREATE OR REPLACE FUNCTION nova._selftest_boundary(kind text) RETURNS int
-  LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'nova_selftest_boundary';
-REVOKE ALL ON FUNCTION nova._selftest_boundary(text) FROM PUBLIC;
+-- Test hooks (nova._selftest_boundary, ...) are created by test_hooks/*.sql, in test builds only.
 
 REVOKE ALL ON nova.outbox, nova.outbox_0, nova.outbox_1, nova.outbox_dead, nova.outbox_id_seq FROM PUBLIC;
 -- Services read no pending events (other services' payloads): the backlog is in

@@ -24,10 +24,6 @@ BEGIN
 END
 $$;
 
--- Test hook: moves the breakers' clock forward (superusers only; never for production).
-CREATE OR REPLACE FUNCTION nova._breaker_clock_advance(by interval) RETURNS void
-  LANGUAGE c STRICT VOLATILE AS 'MODULE_PATHNAME', 'nova_breaker_clock_advance';
-
 CREATE OR REPLACE FUNCTION nova._breaker_states(
   OUT name text, OUT state text, OUT failure_rate float8, OUT slow_call_rate float8,
   OUT calls int, OUT failed_calls int, OUT slow_calls int, OUT not_permitted_calls bigint,
@@ -45,7 +41,7 @@ CREATE OR REPLACE VIEW nova.breakers AS
 
 REVOKE ALL ON FUNCTION nova.breaker_allow(text), nova.breaker_record(text, boolean, interval),
   nova.breaker_force(text, text), nova._breaker_prepare_config(text, jsonb),
-  nova.breaker_configure(text, jsonb), nova._breaker_clock_advance(interval), nova._breaker_states()
+  nova.breaker_configure(text, jsonb), nova._breaker_states()
   FROM PUBLIC;
 REVOKE ALL ON nova.breakers FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION nova.breaker_allow(text), nova.breaker_record(text, boolean, interval),

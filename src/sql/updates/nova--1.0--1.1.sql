@@ -51,3 +51,8 @@ CREATE TABLE nova.snapshot_jobs (
 CREATE UNIQUE INDEX snapshot_jobs_active_idx ON nova.snapshot_jobs (tbl) WHERE state IN ('pending', 'running');
 -- register_schema gains force => (refuse a schema that rejects current data unless true).
 DROP FUNCTION nova.register_schema(text, jsonb, text);
+-- operations: test hooks only in test builds (issue 11)
+-- 1.0 created these for everyone; from 1.1 only a test build has them (its
+-- src/sql/test_hooks/*.sql, appended after this file, creates them again).
+DROP FUNCTION IF EXISTS nova._selftest_boundary(text);
+DROP FUNCTION IF EXISTS nova._breaker_clock_advance(interval);

@@ -1,0 +1,13 @@
+-- Test-only functions, appended to the install and upgrade scripts only by a test
+-- build (make NOVA_TEST_HOOKS=1; tools/test.sh does). A release build has none of
+-- them (src/sql/README.md, "Test hooks"). Replaceable, like src/sql/*.sql.
+
+-- The C++/PostgreSQL error boundary and catalog-version checks (test/sql/00_boundary.sql).
+CREATE OR REPLACE FUNCTION nova._selftest_boundary(kind text) RETURNS int
+  LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'nova_selftest_boundary';
+REVOKE ALL ON FUNCTION nova._selftest_boundary(text) FROM PUBLIC;
+
+-- Moves the breakers' clock forward (superusers only; test/sql/60_breakers.sql).
+CREATE OR REPLACE FUNCTION nova._breaker_clock_advance(by interval) RETURNS void
+  LANGUAGE c STRICT VOLATILE AS 'MODULE_PATHNAME', 'nova_breaker_clock_advance';
+REVOKE ALL ON FUNCTION nova._breaker_clock_advance(interval) FROM PUBLIC;
