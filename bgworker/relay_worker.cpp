@@ -151,6 +151,7 @@ void on_worker_exit(int, Datum) {
   sh->worker_pid = 0;
   sh->state = State::kStopped;
   SpinLockRelease(&sh->mutex);
+  set_sleeping(false);
 }
 
 // ---- the producer ------------------------------------------------------------
@@ -1057,10 +1058,15 @@ void nova_relay_main(Datum) {
     }
     ensure_sink();
     wait_ms = nova_guc_relay_idle_timeout;
-    if (!g_sink) continue;  // unconfigured: the reload sets the latch
+    if (!g_sink) {  // unconfigured: commits leave it alone; the reload sets the latch
+      set_sleeping(false);
+      continue;
+    }
 
     MemoryContext old = MemoryContextSwitchTo(loop_cxt);
     BatchResult result = BatchResult::kIdle;
+    // Commits wake the relay only now, before the claim's snapshot (pg/relay_state.h).
+    set_sleeping(true);
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
     PG_TRY();
@@ -1096,6 +1102,8 @@ void nova_relay_main(Datum) {
     MemoryContextSwitchTo(old);
     MemoryContextReset(loop_cxt);
 
+    // Only an idle relay waits for commits; otherwise it polls (outage, breaker) or loops.
+    if (result != BatchResult::kIdle) set_sleeping(false);
     switch (result) {
       case BatchResult::kNoExtension:
         set_state(State::kWaitingExtension);

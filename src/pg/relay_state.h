@@ -8,6 +8,7 @@
 extern "C" {
 #include "postgres.h"
 #include "datatype/timestamp.h"
+#include "port/atomics.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/spin.h"
@@ -45,6 +46,10 @@ struct Shared {
   int worker_pid;
   State state;
   bool database_seen;   // the worker connected to nova.database before (see relay_worker.cpp)
+  // 1 while a configured worker is about to look for work or waits for it: the only
+  // time a commit's wake-up is useful. Set by the worker before the claim's snapshot,
+  // taken back (exchange to 0) by the first committing backend that wakes it.
+  pg_atomic_uint32 sleeping;
 
   LWLock *status_lock;  // protects everything below
   TimestampTz started_at;
@@ -64,8 +69,12 @@ struct Shared {
 // nullptr when nova is not in shared_preload_libraries.
 Shared *shared();
 
-// Wake the relay (coalesced: setting a set latch is a no-op). Safe to call at commit.
+// Wake the relay if it is configured and sleeping (see `sleeping`); otherwise an
+// atomic read and nothing else. Safe to call at commit, once per transaction.
 void wake();
+
+// Worker side: about to take the snapshot it claims with (true), or busy (false).
+void set_sleeping(bool sleeping);
 
 // The outbox partition that new rows go to; 0 when not preloaded.
 int current_slot();
