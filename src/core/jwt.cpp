@@ -41,8 +41,9 @@ void decode_part(std::string_view b64, std::string &out, const char *what) {
   if (!b64url::decode(b64, out)) malformed(std::string("invalid base64url in ") + what);
 }
 
-void scan_part(const std::string &text, jwt_json::Top &out, const char *what) {
-  auto problem = jwt_json::scan(text, out);
+void scan_part(const std::string &text, jwt_json::Top &out, const char *what,
+               json_events::Events *events = nullptr) {
+  auto problem = jwt_json::scan(text, out, events);
   if (problem != jwt_json::Problem::kNone) malformed(std::string(what) + ": " + jwt_json::describe(problem));
 }
 
@@ -161,7 +162,7 @@ Verified verify(std::string_view token, const KeySet &keys, const VerifyOptions 
   JwsVerified jws = verify_jws(token, keys, opts.algorithms);
   Verified v;
   jwt_json::Top claims;
-  scan_part(jws.payload, claims, "payload");
+  scan_part(jws.payload, claims, "payload", &v.claims);
   v.exp = number_claim(claims, "exp");
   v.nbf = number_claim(claims, "nbf");
   v.iat = number_claim(claims, "iat");

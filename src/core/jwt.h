@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/json_events.h"
 
 struct evp_pkey_st;     // OpenSSL's EVP_PKEY, kept out of this header
 struct evp_mac_ctx_st;  // OpenSSL's EVP_MAC_CTX
@@ -34,6 +35,7 @@ struct VerifyOptions {
 
 struct Verified {
   std::string payload_json;  // the token's payload, exactly (the claims)
+  json_events::Events claims; // the same claims as parse events (src/pg builds jsonb from them)
   std::string header_json;   // the protected header
   std::string alg;           // header alg
   std::string kid;           // header kid ("" when absent)

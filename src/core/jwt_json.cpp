@@ -2,6 +2,8 @@
 #include "core/jwt_json.h"
 
 #include <algorithm>
+#include <charconv>
+#include <limits>
 #include <set>
 #include <vector>
 
@@ -73,22 +75,45 @@ class ScanHandler : public nlohmann::json_sax<nlohmann::json> {
     std::vector<std::vector<std::string>> levels;
     std::vector<std::string_view> names;
   };
-  ScanHandler(Top &out, State &state)
-      : out_(out), state_(state), containers_(state.containers), levels_(state.levels) {
+  ScanHandler(Top &out, State &state, json_events::Events *events)
+      : out_(out), state_(state), containers_(state.containers), levels_(state.levels), events_(events) {
     containers_.clear();
   }
   Problem problem = Problem::kNone;
 
-  bool null() override { return scalar(TopValue::Kind::kNull); }
+  bool null() override {
+    emit(Ev::kNull);
+    return scalar(TopValue::Kind::kNull);
+  }
   bool boolean(bool v) override {
+    emit(v ? Ev::kTrue : Ev::kFalse);
     if (TopValue *t = scalar_target()) { t->kind = TopValue::Kind::kBool; t->boolean = v; }
     return true;
   }
-  bool number_integer(number_integer_t v) override { return number(static_cast<double>(v)); }
-  bool number_unsigned(number_unsigned_t v) override { return number(static_cast<double>(v)); }
-  bool number_float(number_float_t v, const string_t &) override { return number(v); }
+  bool number_integer(number_integer_t v) override {
+    if (events_) events_->events.push_back({Ev::kInteger, 0, 0, static_cast<int64_t>(v)});
+    return number(static_cast<double>(v));
+  }
+  bool number_unsigned(number_unsigned_t v) override {
+    if (events_) {
+      if (v <= static_cast<number_unsigned_t>(std::numeric_limits<int64_t>::max())) {
+        events_->events.push_back({Ev::kInteger, 0, 0, static_cast<int64_t>(v)});
+      } else {
+        char buf[24];
+        auto r = std::to_chars(buf, buf + sizeof buf, v);
+        emit_number(std::string_view(buf, static_cast<size_t>(r.ptr - buf)));
+      }
+    }
+    return number(static_cast<double>(v));
+  }
+  bool number_float(number_float_t v, const string_t &text) override {
+    // `text` is the number exactly as written (nlohmann's token buffer): jsonb keeps its scale.
+    if (events_) emit_number(text);
+    return number(v);
+  }
   bool string(string_t &v) override {
     if (v.find('\0') != std::string::npos) return fail(Problem::kNulCharacter);
+    emit_text(Ev::kString, v);
     if (TopValue *t = scalar_target()) {
       t->kind = TopValue::Kind::kString;
       t->string = std::move(v);
@@ -99,6 +124,7 @@ class ScanHandler : public nlohmann::json_sax<nlohmann::json> {
   }
   bool binary(binary_t &) override { return fail(Problem::kSyntax); }
   bool start_object(std::size_t) override {
+    emit(Ev::kBeginObject);
     if (containers_.empty()) out_.is_object = true;
     else if (TopValue *t = scalar_target()) t->kind = TopValue::Kind::kObject;
     containers_.push_back('o');
@@ -108,6 +134,7 @@ class ScanHandler : public nlohmann::json_sax<nlohmann::json> {
   }
   bool key(string_t &k) override {
     if (k.find('\0') != std::string::npos) return fail(Problem::kNulCharacter);
+    emit_text(Ev::kKey, k);
     if (containers_.size() == 1) {
       // Top-level names are kept in out_.members only; end_object checks them for duplicates.
       out_.members.emplace_back(std::move(k), TopValue{});
@@ -136,15 +163,18 @@ class ScanHandler : public nlohmann::json_sax<nlohmann::json> {
       }
     }
     containers_.pop_back();
+    emit(Ev::kEndObject);
     return true;
   }
   bool start_array(std::size_t) override {
+    emit(Ev::kBeginArray);
     if (TopValue *t = scalar_target()) t->kind = TopValue::Kind::kArray;
     containers_.push_back('a');
     return true;
   }
   bool end_array() override {
     containers_.pop_back();
+    emit(Ev::kEndArray);
     return true;
   }
   bool parse_error(std::size_t, const std::string &, const nlohmann::detail::exception &) override {
@@ -152,6 +182,19 @@ class ScanHandler : public nlohmann::json_sax<nlohmann::json> {
   }
 
  private:
+  using Ev = json_events::Event::Kind;
+  void emit(Ev kind) {
+    if (events_) events_->events.push_back({kind, 0, 0, 0});
+  }
+  void emit_text(Ev kind, std::string_view v) {
+    if (!events_) return;
+    events_->events.push_back({kind, static_cast<uint32_t>(events_->text.size()), static_cast<uint32_t>(v.size()), 0});
+    events_->text.append(v);
+  }
+  void emit_number(std::string_view v) {
+    emit_text(Ev::kNumber, v);
+    events_->text.push_back('\0');  // numeric_in wants a C string
+  }
   // The member a value directly inside the top-level object belongs to (once).
   TopValue *scalar_target() {
     if (containers_.size() == 1 && containers_[0] == 'o' && pending_) {
@@ -177,18 +220,24 @@ class ScanHandler : public nlohmann::json_sax<nlohmann::json> {
   State &state_;
   std::vector<char> &containers_;                 // 'o' / 'a' from the outside in
   std::vector<std::vector<std::string>> &levels_;  // member names per open nested object (index ≥ 1)
+  json_events::Events *events_;
   TopValue *member_ = nullptr;  // the last top-level member, re-taken after every emplace_back
   bool pending_ = false;
 };
 
 }  // namespace
 
-Problem scan(std::string_view text, Top &out) {
+Problem scan(std::string_view text, Top &out, json_events::Events *events) {
   out.is_object = false;
   out.members.clear();
   out.members.reserve(16);
   thread_local ScanHandler::State state;
-  ScanHandler h(out, state);
+  if (events) {
+    events->clear();
+    events->events.reserve(32);
+    events->text.reserve(text.size());
+  }
+  ScanHandler h(out, state, events);
   bool ok;
   try {
     ok = nlohmann::json::sax_parse(text.begin(), text.end(), &h, nlohmann::json::input_format_t::json, true, false);

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+
+#include "core/json_events.h"
 #include <string>
 #include <string_view>
 #include <utility>
@@ -42,6 +44,8 @@ struct Top {
     return nullptr;
   }
 };
-Problem scan(std::string_view text, Top &out);
+// With `events`, also records every value of the document, in order (strings unescaped,
+// numbers as their JSON text unless they fit int64); on failure the events are unspecified.
+Problem scan(std::string_view text, Top &out, json_events::Events *events = nullptr);
 
 }  // namespace nova::jwt_json

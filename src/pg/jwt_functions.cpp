@@ -24,7 +24,9 @@ extern "C" {
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "mb/pg_wchar.h"
 #include "utils/jsonb.h"
+#include "utils/numeric.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 }
@@ -86,6 +88,74 @@ std::string_view text_view(text *t) { return std::string_view(VARDATA_ANY(t), VA
 Datum jsonb_from(const std::string &json_text) {
   Datum d = 0;
   nova::pg::guard([&] { d = DirectFunctionCall1(jsonb_in, CStringGetDatum(json_text.c_str())); });
+  return d;
+}
+
+// The verified claims as jsonb, built from the parse events the core recorded while it checked
+// them (docs/jwt.md, "Performance"): one parse of the payload instead of two. The value is the
+// one jsonb_in gives for the payload text: strings are the same unescaped UTF-8, numbers go
+// through the same numeric_in (integers through int64_to_numeric, the same value and scale),
+// keys are sorted and made unique by the same jsonb code. Only a UTF-8 database takes this
+// path; jsonb_in converts \u escapes to other server encodings, so they keep the text path.
+Datum jsonb_from_events(const nova::json_events::Events &ev) {
+  using Kind = nova::json_events::Event::Kind;
+  Datum d = 0;
+  nova::pg::guard([&]() noexcept {
+    JsonbParseState *state = nullptr;
+    JsonbValue *result = nullptr;
+    // Whether each open container is an array (scalars in it are elements, else member values);
+    // palloc'd, as nothing with a destructor may live in a frame that can longjmp.
+    bool *in_array = static_cast<bool *>(palloc(ev.events.size() + 1));
+    int depth = 0;
+    char *text = const_cast<char *>(ev.text.data());  // read only: jsonb copies what it keeps
+    for (const auto &e : ev.events) {
+      JsonbValue v;
+      switch (e.kind) {
+        case Kind::kBeginObject:
+        case Kind::kBeginArray:
+          result = pushJsonbValue(&state, e.kind == Kind::kBeginObject ? WJB_BEGIN_OBJECT : WJB_BEGIN_ARRAY, nullptr);
+          in_array[depth] = e.kind == Kind::kBeginArray;
+          depth++;
+          continue;
+        case Kind::kEndObject:
+        case Kind::kEndArray:
+          depth--;
+          result = pushJsonbValue(&state, e.kind == Kind::kEndObject ? WJB_END_OBJECT : WJB_END_ARRAY, nullptr);
+          continue;
+        case Kind::kKey:
+          v.type = jbvString;
+          v.val.string.val = text + e.offset;
+          v.val.string.len = static_cast<int>(e.length);
+          result = pushJsonbValue(&state, WJB_KEY, &v);
+          continue;
+        case Kind::kString:
+          v.type = jbvString;
+          v.val.string.val = text + e.offset;
+          v.val.string.len = static_cast<int>(e.length);
+          break;
+        case Kind::kInteger:
+          v.type = jbvNumeric;
+          v.val.numeric = int64_to_numeric(e.integer);
+          break;
+        case Kind::kNumber:
+          v.type = jbvNumeric;
+          v.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(text + e.offset),
+                                                              ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+          break;
+        case Kind::kTrue:
+        case Kind::kFalse:
+          v.type = jbvBool;
+          v.val.boolean = e.kind == Kind::kTrue;
+          break;
+        case Kind::kNull:
+          v.type = jbvNull;
+          break;
+      }
+      result = pushJsonbValue(&state, depth > 0 && in_array[depth - 1] ? WJB_ELEM : WJB_VALUE, &v);
+    }
+    pfree(in_array);
+    d = JsonbPGetDatum(JsonbValueToJsonb(result));
+  });
   return d;
 }
 
@@ -166,7 +236,8 @@ NOVA_FUNCTION(nova_jwt_verify) {
     nova::jwt::decode_unverified(token);  // throws the structural error
   nova::jwt::KeySet keys = g_key_cache.get(key, nova::jwt::KeyPurpose::kVerify);
   nova::jwt::Verified v = nova::jwt::verify(token, keys, opts);
-  PG_RETURN_DATUM(jsonb_from(v.payload_json));
+  if (GetDatabaseEncoding() != PG_UTF8) PG_RETURN_DATUM(jsonb_from(v.payload_json));
+  PG_RETURN_DATUM(jsonb_from_events(v.claims));
 }
 
 // nova.jwt_sign(claims, key, algorithm DEFAULT 'HS256', header DEFAULT NULL) → text.

@@ -424,3 +424,16 @@ DROP ROLE nova_jwt_forger;
 
 RESET nova.jwt_test_now;
 DROP TABLE jwt_keys_t, jwt_extra_t, jwt_algs_t, jwt_s, jwt_aud_t;
+
+-- The claims come back as the payload's jsonb, whatever the shape: numbers keep their scale
+-- and size, strings their characters, nesting its order (the result is built from the
+-- verifier's own parse of the payload, docs/jwt.md "Performance").
+SELECT i, nova.jwt_verify(t, k) = c AS same_value, nova.jwt_verify(t, k)::text = c::text AS same_text
+FROM (SELECT i, c, k, nova.jwt_sign(c, k) AS t
+      FROM (VALUES
+        (1, '{"n":1.50,"big":123456789012345678901234567890,"z":-0.000,"min":-9223372036854775808,"u":18446744073709551616,"e":1e-7,"f":3.141592653589793238462643383279}'::jsonb),
+        (2, '{"s":"é😀 \"q\" \\ \n\t\u0001","a":[1,[2,{"b":null}],true,false,{}],"o":{"zz":[],"a":{"":""}}}'),
+        (3, '{}'),
+        (4, '{"sub":"user-1","aud":["api","web"],"exp":4000000000,"iat":1700000000.5,"roles":["reader"]}')) v(i, c),
+           (VALUES ('jwt-regress-secret-0123456789abcdef')) s(k)) q
+ORDER BY i;
