@@ -179,6 +179,8 @@ if want hostile; then
   fi
   if bash test/e2e/90_one_run_as.sh; then :; else hostile_ok=0; fi
   if [ "$hostile_ok" = 1 ]; then pass "hostile"; else fail "hostile"; fi
+fi
+
 # ---- upgrade: a filled 1.0 install, ALTER EXTENSION UPDATE, equal to a fresh install (test/upgrade) ----
 if want upgrade; then
   make -s tools >/dev/null || fail "tools (build)"

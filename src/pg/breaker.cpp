@@ -84,6 +84,10 @@ struct Slot {
   bool pinned_by_config;     // it has a row there: never reclaimed
   int64 last_reclaim_us;     // dead permit holders last looked for
   int64 last_used_us;        // for least-recently-used reclaiming
+  // Monotonic counters for nova.metrics (docs/operations.md); they live and are
+  // reclaimed with the slot, so junk names cannot crowd real breakers out of them.
+  uint64 calls[nova::pg::breaker::kCallOutcomes];     // success, failure, not permitted
+  uint64 entered[nova::pg::breaker::kCounterStates];  // transitions, by the state entered
   core::Breaker b;
 };
 
@@ -96,6 +100,12 @@ struct Shared {
 
 Shared *g_shared = nullptr;
 LWLockPadded *g_locks = nullptr;  // kSlots slot locks, then the directory lock
+
+// Under the slot lock.
+void count_entered(Slot &s, core::State before, core::State after) {
+  int k = static_cast<int>(after);
+  if (before != after && k >= 0 && k < nova::pg::breaker::kCounterStates) s.entered[k]++;
+}
 bool g_exit_hook = false;
 
 Size shmem_size() { return sizeof(Shared); }
@@ -354,6 +364,8 @@ int create_or_lock(Oid db, const char *name, uint32 h, const core::Config &cfg, 
   s.pinned_by_config = row.options != nullptr;
   s.last_reclaim_us = 0;
   s.last_used_us = now;
+  memset(s.calls, 0, sizeof s.calls);
+  memset(s.entered, 0, sizeof s.entered);
   s.status = kUsed;
   g_shared->nused++;
   LWLockRelease(directory_lock());
@@ -430,8 +442,9 @@ bool do_allow(const char *name) {
   core::Permit p = core::allow(s.b, now, random01(), MyProcPid);
   core::State after = s.b.state;
   s.last_used_us = now;
+  if (p == core::Permit::kDenied) s.calls[2]++;
+  count_entered(s, before, after);
   LWLockRelease(slot_lock(idx));
-  nova::metrics::breaker_allowed(name, p != core::Permit::kDenied, core::state_name(before), core::state_name(after));
   if (before != after)
     elog(LOG, "nova: circuit breaker \"%s\" changed from %s to %s", name, core::state_name(before),
          core::state_name(after));
@@ -445,8 +458,9 @@ const char *do_record(const char *name, bool success, int64 duration_us) {
   core::State before = s.b.state;
   core::State after = core::record(s.b, success, duration_us, now, random01(), MyProcPid);
   s.last_used_us = now;
+  s.calls[success ? 0 : 1]++;
+  count_entered(s, before, after);
   LWLockRelease(slot_lock(idx));
-  nova::metrics::breaker_recorded(name, success, core::state_name(before), core::state_name(after));
   if (before != after)
     elog(LOG, "nova: circuit breaker \"%s\" changed from %s to %s", name, core::state_name(before),
          core::state_name(after));
@@ -605,6 +619,40 @@ const char *state(const char *name) {
 
 bool available() { return shmem_ready(); }
 
+int counters(CounterRow *rows, int max) {
+  if (!shmem_ready()) return 0;
+  int n = 0;
+  Oid db = MyDatabaseId;
+  LWLockAcquire(directory_lock(), LW_SHARED);
+  for (int i = 0; i < kSlots && n < max; i++) {
+    Slot &s = g_shared->slots[i];
+    if (s.status != kUsed || s.db != db) continue;
+    CounterRow &r = rows[n++];
+    LWLockAcquire(slot_lock(i), LW_SHARED);
+    strlcpy(r.name, s.name, sizeof r.name);
+    r.state = core::state_name(s.b.state);
+    memcpy(r.calls, s.calls, sizeof r.calls);
+    memcpy(r.entered, s.entered, sizeof r.entered);
+    LWLockRelease(slot_lock(i));
+  }
+  LWLockRelease(directory_lock());
+  return n;
+}
+
+void reset_counters() {
+  if (!shmem_ready()) return;
+  LWLockAcquire(directory_lock(), LW_SHARED);
+  for (int i = 0; i < kSlots; i++) {
+    Slot &s = g_shared->slots[i];
+    if (s.status != kUsed) continue;
+    LWLockAcquire(slot_lock(i), LW_EXCLUSIVE);
+    memset(s.calls, 0, sizeof s.calls);
+    memset(s.entered, 0, sizeof s.entered);
+    LWLockRelease(slot_lock(i));
+  }
+  LWLockRelease(directory_lock());
+}
+
 }  // namespace nova::pg::breaker
 
 // ---- SQL functions ---------------------------------------------------------------------------
@@ -650,8 +698,8 @@ NOVA_FUNCTION(nova_breaker_force) {
   core::State before = s.b.state;
   core::force(s.b, *target, now, random01());
   s.last_used_us = now;
+  count_entered(s, before, s.b.state);
   LWLockRelease(slot_lock(idx));
-  nova::metrics::breaker_forced(name, core::state_name(before), core::state_name(*target));
   elog(LOG, "nova: circuit breaker \"%s\" forced from %s to %s", name, core::state_name(before),
        core::state_name(*target));
   PG_RETURN_VOID();

@@ -28,4 +28,21 @@ const char *record(const char *name, bool success, int64 duration_us);
 const char *state(const char *name);
 // True when breakers are usable (nova preloaded, shared memory attached).
 bool available();
+
+// Monotonic counters of the current database's breakers, for nova.metrics
+// (docs/operations.md). They belong to a breaker's slot: a reclaimed breaker
+// starts again from zero. Transitions are counted by the state entered, in
+// core::State order (CLOSED, OPEN, HALF_OPEN, FORCED_OPEN, DISABLED, METRICS_ONLY).
+inline constexpr int kCallOutcomes = 3;   // success, failure, not permitted
+inline constexpr int kCounterStates = 6;
+struct CounterRow {
+  char name[64];
+  const char *state;  // a static string
+  uint64 calls[kCallOutcomes];
+  uint64 entered[kCounterStates];
+};
+// Fills at most max rows; returns how many. Never raises.
+int counters(CounterRow *rows, int max);
+// nova.reset_metrics(): zero every breaker's counters (all databases).
+void reset_counters();
 }  // namespace nova::pg::breaker

@@ -1,10 +1,11 @@
 // Counters a monitoring stack can feed to rate() (docs/operations.md, "What to watch").
 //
 // Shared memory holds plain atomic counters, a histogram of relay produce latency,
-// and two bounded tables of named slots (outbox topics, circuit breakers). A slot's
-// name is written once under the tranche's lock before the slot count is published,
-// and never changes, so readers and incrementers look names up without a lock; each
-// backend also remembers the slot of every topic and breaker it has seen.
+// and a bounded table of named slots (outbox topics). A slot's name is written once
+// under the tranche's lock before the slot count is published, and never changes,
+// so readers and incrementers look names up without a lock; each backend also
+// remembers the slot of every topic it has seen. Circuit-breaker counters live in
+// the breakers' own slots (src/pg/breaker.cpp), which are reclaimed with them.
 //
 // Counters other features already keep (relay status, JWT and key/value cache
 // statistics) are read from them, not duplicated: nova.reset_metrics() stores
@@ -45,15 +46,11 @@ namespace {
 
 constexpr int kTopics = 256;       // distinct topics counted; the rest go to topic "other"
 constexpr int kTopicLen = 256;     // bytes incl. NUL (Kafka allows 249)
-constexpr int kBreakers = 256;     // as many as src/pg/breaker.cpp has slots
-constexpr int kBreakerLen = 64;    // NAMEDATALEN, as breaker names
 constexpr int kLocalCache = 256;   // per-backend name -> slot cache entries (direct-mapped)
 const char *const kTranche = "nova_metrics";
 
 // Breaker states (core::state_name); transitions to anything else count as "UNKNOWN".
-const char *const kBreakerStates[] = {"CLOSED", "OPEN", "HALF_OPEN", "FORCED_OPEN", "DISABLED", "METRICS_ONLY",
-                                      "UNKNOWN"};
-constexpr int kNBreakerStates = 7;
+const char *const kBreakerStates[] = {"CLOSED", "OPEN", "HALF_OPEN", "FORCED_OPEN", "DISABLED", "METRICS_ONLY"};
 
 // Relay produce latency buckets (upper bounds, seconds); one more bucket for +Inf.
 const double kLatencyBuckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
@@ -67,11 +64,6 @@ struct TopicSlot {
 enum BreakerOutcome { kSuccess = 0, kFailure, kNotPermitted, kNOutcomes };
 const char *const kOutcomeNames[] = {"success", "failure", "not_permitted"};
 
-struct BreakerSlot {
-  char name[kBreakerLen];
-  pg_atomic_uint64 calls[kNOutcomes];
-  pg_atomic_uint64 transitions[kNBreakerStates];  // by the state entered
-};
 
 // Values of other features' counters at the last reset.
 struct Baseline {
@@ -88,9 +80,7 @@ struct Shared {
   slock_t mutex;          // protects `base` (a few field copies, nothing else)
   Baseline base;
   pg_atomic_uint32 ntopics;    // published after the slot's name is written; slots never freed
-  pg_atomic_uint32 nbreakers;
   TopicSlot topics[kTopics + 1];  // [kTopics] = "other"
-  BreakerSlot breakers[kBreakers];
 };
 
 Shared *g_shared = nullptr;
@@ -109,13 +99,8 @@ void shmem_startup(void *mem, bool found) {
   pg_atomic_init_u64(&g_shared->latency_count, 0);
   SpinLockInit(&g_shared->mutex);
   pg_atomic_init_u32(&g_shared->ntopics, 0);
-  pg_atomic_init_u32(&g_shared->nbreakers, 0);
   for (auto &t : g_shared->topics) pg_atomic_init_u64(&t.written, 0);
   strlcpy(g_shared->topics[kTopics].name, "other", kTopicLen);
-  for (auto &b : g_shared->breakers) {
-    for (auto &c : b.calls) pg_atomic_init_u64(&c, 0);
-    for (auto &c : b.transitions) pg_atomic_init_u64(&c, 0);
-  }
 }
 
 NOVA_SHMEM_REGISTER(metrics, shmem_size, shmem_startup, kTranche, 1);
@@ -137,7 +122,6 @@ struct LocalEntry {
   char name[kLen];
 };
 LocalEntry<kTopicLen> g_local_topics[kLocalCache];
-LocalEntry<kBreakerLen> g_local_breakers[kLocalCache];
 
 
 // Find `name` in slots[0..n) (names published before n), or add it under the lock.
@@ -179,22 +163,6 @@ int slot_of(LocalEntry<kLen> *cache, Slot *slots, pg_atomic_uint32 *count, const
   return slot;
 }
 
-BreakerSlot *breaker_slot(const char *name) {
-  int i = slot_of<BreakerSlot, kBreakerLen, kBreakers>(g_local_breakers, g_shared->breakers, &g_shared->nbreakers, name);
-  return i < 0 ? nullptr : &g_shared->breakers[i];
-}
-
-int breaker_state_index(const char *state) {
-  for (int i = 0; i < kNBreakerStates - 1; i++)
-    if (state && strcmp(state, kBreakerStates[i]) == 0) return i;
-  return kNBreakerStates - 1;
-}
-
-void count_transition(BreakerSlot *b, const char *before, const char *after) {
-  if (before == nullptr || after == nullptr || strcmp(before, after) == 0) return;
-  pg_atomic_fetch_add_u64(&b->transitions[breaker_state_index(after)], 1);
-}
-
 }  // namespace
 
 // ---- increments (instrumented code calls these) ---------------------------------------------
@@ -224,27 +192,6 @@ void outbox_written(const char *topic) noexcept {
   pg_atomic_fetch_add_u64(&g_shared->topics[i < 0 ? kTopics : i].written, 1);
 }
 
-void breaker_allowed(const char *breaker, bool permitted, const char *before, const char *after) noexcept {
-  if (!on()) return;
-  BreakerSlot *b = breaker_slot(breaker);
-  if (!b) return;
-  if (!permitted) pg_atomic_fetch_add_u64(&b->calls[kNotPermitted], 1);
-  count_transition(b, before, after);
-}
-
-void breaker_recorded(const char *breaker, bool success, const char *before, const char *after) noexcept {
-  if (!on()) return;
-  BreakerSlot *b = breaker_slot(breaker);
-  if (!b) return;
-  pg_atomic_fetch_add_u64(&b->calls[success ? kSuccess : kFailure], 1);
-  count_transition(b, before, after);
-}
-
-void breaker_forced(const char *breaker, const char *before, const char *after) noexcept {
-  if (!on()) return;
-  BreakerSlot *b = breaker_slot(breaker);
-  if (b) count_transition(b, before, after);
-}
 
 }  // namespace nova::metrics
 
@@ -414,21 +361,24 @@ void emit_all(Out *o, Shared *sh) {
          rd(&sh->topics[kTopics].written), "counter");
   emit(o, "nova_snapshot_rows_total", "{}", rd(&sh->counters[kSnapshotRows]), "counter");
 
-  // Circuit breakers.
-  uint32 nb = pg_atomic_read_u32(&sh->nbreakers);
-  pg_read_barrier();
-  for (uint32 i = 0; i < nb; i++) {
-    BreakerSlot &s = sh->breakers[i];
-    for (int k = 0; k < kNOutcomes; k++)
-      emit(o, "nova_breaker_calls_total", labels("breaker", s.name, "outcome", kOutcomeNames[k]), rd(&s.calls[k]),
-           "counter");
-    for (int k = 0; k < kNBreakerStates - 1; k++)
-      emit(o, "nova_breaker_transitions_total", labels("breaker", s.name, "to", kBreakerStates[k]),
-           rd(&s.transitions[k]), "counter");
-    const char *cur = nova::pg::breaker::state(s.name);
-    for (int k = 0; k < kNBreakerStates - 1; k++)
-      emit(o, "nova_breaker_status", labels("breaker", s.name, "state", kBreakerStates[k]),
-           cur && strcmp(cur, kBreakerStates[k]) == 0 ? 1 : 0, "gauge");
+  // Circuit breakers of this database (their counters live in src/pg/breaker.cpp).
+  {
+    using nova::pg::breaker::CounterRow;
+    constexpr int kMaxRows = 256;  // src/pg/breaker.cpp's slot count
+    auto *rows = static_cast<CounterRow *>(palloc(sizeof(CounterRow) * kMaxRows));
+    int nb = nova::pg::breaker::counters(rows, kMaxRows);
+    for (int i = 0; i < nb; i++) {
+      const CounterRow &r = rows[i];
+      for (int k = 0; k < kNOutcomes; k++)
+        emit(o, "nova_breaker_calls_total", labels("breaker", r.name, "outcome", kOutcomeNames[k]),
+             static_cast<double>(r.calls[k]), "counter");
+      for (int k = 0; k < nova::pg::breaker::kCounterStates; k++)
+        emit(o, "nova_breaker_transitions_total", labels("breaker", r.name, "to", kBreakerStates[k]),
+             static_cast<double>(r.entered[k]), "counter");
+      for (int k = 0; k < nova::pg::breaker::kCounterStates; k++)
+        emit(o, "nova_breaker_status", labels("breaker", r.name, "state", kBreakerStates[k]),
+             r.state && strcmp(r.state, kBreakerStates[k]) == 0 ? 1 : 0, "gauge");
+    }
   }
 
   // Caches.
@@ -474,10 +424,7 @@ NOVA_FUNCTION(nova_reset_metrics) {
   pg_atomic_write_u64(&sh->latency_sum_us, 0);
   pg_atomic_write_u64(&sh->latency_count, 0);
   for (auto &t : sh->topics) pg_atomic_write_u64(&t.written, 0);
-  for (auto &br : sh->breakers) {
-    for (auto &c : br.calls) pg_atomic_write_u64(&c, 0);
-    for (auto &c : br.transitions) pg_atomic_write_u64(&c, 0);
-  }
+  nova::pg::breaker::reset_counters();
   Baseline b{x.relay_delivered, x.relay_failed, x.relay_dead, x.jwt_hits, x.jwt_misses, x.jwt_evictions,
              x.kv_hits,        x.kv_misses,    x.kv_evictions, x.kv_expired};
   SpinLockAcquire(&sh->mutex);

@@ -46,9 +46,5 @@ uint64_t delivered_bytes(const Msg *msgs, int n, const bool *delivered) noexcept
 // One event written to the outbox (every business write: cheap, cached per backend).
 void outbox_written(const char *topic) noexcept;
 
-// Circuit breaker calls: state names as nova.breakers shows them (CLOSED, OPEN, ...).
-void breaker_allowed(const char *breaker, bool permitted, const char *before, const char *after) noexcept;
-void breaker_recorded(const char *breaker, bool success, const char *before, const char *after) noexcept;
-void breaker_forced(const char *breaker, const char *before, const char *after) noexcept;
 
 }  // namespace nova::metrics

@@ -39,6 +39,7 @@ RESET nova.jwt_test_now;
 -- ---- nova.validate_events -----------------------------------------------------------------
 SELECT nova.register_schema('RegressSettingsEvent', '{"type": "object", "required": ["id"],
   "properties": {"id": {"type": "integer"}}}') AS version;
+SELECT nova.grant_publish('nova_regress_settings', 'regress.settings');
 SET ROLE nova_regress_settings;
 SET nova.validate_events = off;
 \echo :LAST_ERROR_SQLSTATE
@@ -49,4 +50,5 @@ SELECT nova.publish('regress.settings', '1', 'RegressSettingsEvent', '{"id": "no
 RESET ROLE;
 SELECT count(*) AS written FROM nova.outbox WHERE event_type = 'RegressSettingsEvent';
 DELETE FROM nova.event_schemas WHERE event_type = 'RegressSettingsEvent';
+SELECT nova.revoke_publish('nova_regress_settings', 'regress.settings');
 DROP ROLE nova_regress_settings;
