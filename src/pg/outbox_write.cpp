@@ -16,6 +16,7 @@
 //
 // Every event is first held to nova.max_event_bytes (docs/outbox.md, "Size limit").
 #include "pg/outbox.h"
+#include "core/uuid.h"
 
 extern "C" {
 #include "access/genam.h"
@@ -141,7 +142,7 @@ Jsonb *empty_object() {
 
 pg_uuid_t *random_uuid() {
   pg_uuid_t *u = static_cast<pg_uuid_t *>(palloc(sizeof(pg_uuid_t)));
-  if (!pg_strong_random(u->data, UUID_LEN))
+  if (!nova::uuid::v4(u->data))  // the one UUIDv4 generator, src/core/uuid.h
     ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a random event id")));
   u->data[6] = static_cast<unsigned char>((u->data[6] & 0x0f) | 0x40);
   u->data[8] = static_cast<unsigned char>((u->data[8] & 0x3f) | 0x80);
