@@ -138,6 +138,7 @@ RequestHeaders parse_request_headers(std::string_view raw) noexcept {
       const std::string &v = found[i]->get_ref<const std::string &>();
       if (v.empty()) return true;
       if (const char *problem = rule(v)) {
+        out = RequestHeaders();  // on error nothing else is reported
         out.status = HeaderStatus::kBadValue;
         out.header = kNames[i];
         out.problem = problem;

@@ -43,7 +43,8 @@ struct RequestHeaders {
 };
 
 // Parses `raw` (header names are matched case-insensitively; for a name given
-// twice the first occurrence wins). Never throws.
+// twice the first occurrence wins). Never throws. Unless status is kOk, no
+// has_* flag is set.
 RequestHeaders parse_request_headers(std::string_view raw) noexcept;
 
 }  // namespace nova::correlation

@@ -165,6 +165,10 @@ TEST(RequestHeaders, InvalidValues) {
   h = c::parse_request_headers(R"({"traceparent":"00-xyz"})");
   EXPECT_EQ(h.status, c::HeaderStatus::kBadValue);
   EXPECT_STREQ(h.header, "traceparent");
+  // A bad traceparent after a good correlation id: nothing is reported but the error.
+  h = c::parse_request_headers(R"({"x-correlation-id":"ok","traceparent":"00-41"})");
+  EXPECT_EQ(h.status, c::HeaderStatus::kBadValue);
+  EXPECT_FALSE(h.has_correlation);
   h = c::parse_request_headers(R"({"tracestate":"Bad=1"})");
   EXPECT_EQ(h.status, c::HeaderStatus::kBadValue);
   EXPECT_STREQ(h.header, "tracestate");
