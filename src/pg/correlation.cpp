@@ -4,21 +4,18 @@
 #include "pg/correlation.h"
 
 #include <cstring>
-#include <new>
-#include <string>
-
-#include <nlohmann/json.hpp>
 
 extern "C" {
 #include "common/hashfn.h"
 #include "miscadmin.h"
-#include "port.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 }
 
+#include "core/correlation_rules.h"
+#include "core/uuid.h"
 #include "pg/boundary.h"
 #include "pg/guc.h"
 #include "pg/module.h"
@@ -26,10 +23,6 @@ extern "C" {
 namespace nova::pg {
 
 namespace {
-
-constexpr size_t kMaxCorrelation = 128;  // bytes, SPEC §2
-constexpr size_t kTraceparentLen = 55;
-constexpr size_t kMaxTracestate = 512;
 
 LocalTransactionId current_lxid() {
   if (MyProc == nullptr) return InvalidLocalTransactionId;
@@ -40,112 +33,10 @@ LocalTransactionId current_lxid() {
 #endif
 }
 
-// ---- request.headers (PostgREST) ---------------------------------------------
+// ---- request.headers (PostgREST): parsed by src/core/correlation_rules ----------
 
-enum class HeaderStatus { kOk, kNotJson, kNotObject, kNotString, kBadValue, kNoMemory };
-
-struct ParsedHeaders {
-  HeaderStatus status = HeaderStatus::kOk;
-  const char *header = nullptr;   // the offending header (static string) on error
-  const char *problem = nullptr;  // why it is invalid (static string) on error
-  bool has_correlation = false;
-  char correlation[kMaxCorrelation + 1] = {0};
-  bool has_traceparent = false;
-  char traceparent[kTraceparentLen + 1] = {0};
-  bool has_tracestate = false;
-  char tracestate[kMaxTracestate + 1] = {0};
-};
-
-bool iequals(const std::string &a, const char *b) {
-  size_t n = std::strlen(b);
-  if (a.size() != n) return false;
-  for (size_t i = 0; i < n; i++) {
-    char c = a[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != b[i]) return false;
-  }
-  return true;
-}
-
-// Pure C++: no PostgreSQL calls, no exception escapes. Fills `out`.
-void parse_headers(const char *raw, ParsedHeaders *out) noexcept {
-  try {
-    nlohmann::json j = nlohmann::json::parse(raw, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) {
-      out->status = HeaderStatus::kNotJson;
-      return;
-    }
-    if (!j.is_object()) {
-      out->status = HeaderStatus::kNotObject;
-      return;
-    }
-    // Header names are case-insensitive; PostgREST sends them in lower case.
-    static const char *const kNames[] = {"x-correlation-id", "x-request-id", "traceparent", "tracestate"};
-    const nlohmann::json *found[4] = {nullptr, nullptr, nullptr, nullptr};
-    for (auto it = j.begin(); it != j.end(); ++it) {
-      for (int i = 0; i < 4; i++)
-        if (found[i] == nullptr && iequals(it.key(), kNames[i])) found[i] = &it.value();
-    }
-    for (int i = 0; i < 4; i++) {
-      if (found[i] && !found[i]->is_string()) {
-        out->status = HeaderStatus::kNotString;
-        out->header = kNames[i];
-        return;
-      }
-    }
-    // x-correlation-id first, then x-request-id; an empty value counts as absent.
-    for (int i = 0; i < 2 && !out->has_correlation; i++) {
-      if (!found[i]) continue;
-      const std::string &v = found[i]->get_ref<const std::string &>();
-      if (v.empty()) continue;
-      const char *problem = v.find('\0') != std::string::npos ? "contains a control character"
-                                                              : correlation_id_problem(v.c_str());
-      if (problem) {
-        out->status = HeaderStatus::kBadValue;
-        out->header = kNames[i];
-        out->problem = problem;
-        return;
-      }
-      std::memcpy(out->correlation, v.data(), v.size());
-      out->correlation[v.size()] = '\0';
-      out->has_correlation = true;
-    }
-    if (found[2]) {
-      const std::string &v = found[2]->get_ref<const std::string &>();
-      if (!v.empty()) {
-        const char *problem = v.find('\0') != std::string::npos ? "contains a control character"
-                                                                : traceparent_problem(v.c_str());
-        if (problem) {
-          out->status = HeaderStatus::kBadValue;
-          out->header = kNames[2];
-          out->problem = problem;
-          return;
-        }
-        std::memcpy(out->traceparent, v.data(), v.size());
-        out->traceparent[v.size()] = '\0';
-        out->has_traceparent = true;
-      }
-    }
-    if (found[3]) {
-      const std::string &v = found[3]->get_ref<const std::string &>();
-      if (!v.empty()) {
-        const char *problem = v.find('\0') != std::string::npos ? "contains a control character"
-                                                                : tracestate_problem(v.c_str());
-        if (problem) {
-          out->status = HeaderStatus::kBadValue;
-          out->header = kNames[3];
-          out->problem = problem;
-          return;
-        }
-        std::memcpy(out->tracestate, v.data(), v.size());
-        out->tracestate[v.size()] = '\0';
-        out->has_tracestate = true;
-      }
-    }
-  } catch (...) {
-    out->status = HeaderStatus::kNoMemory;
-  }
-}
+using nova::correlation::HeaderStatus;
+using ParsedHeaders = nova::correlation::RequestHeaders;
 
 // The last valid request.headers value and what it yielded (parsed once per value).
 char *g_headers_raw = nullptr;  // TopMemoryContext
@@ -159,8 +50,7 @@ const ParsedHeaders *request_headers() {
   if (raw == nullptr || raw[0] == '\0') return nullptr;
   if (g_headers_raw && std::strcmp(g_headers_raw, raw) == 0) return &g_headers;
 
-  ParsedHeaders parsed;
-  parse_headers(raw, &parsed);
+  const ParsedHeaders parsed = nova::correlation::parse_request_headers(raw);
   switch (parsed.status) {
     case HeaderStatus::kOk:
       break;
@@ -199,19 +89,8 @@ LocalTransactionId g_generated_lxid = InvalidLocalTransactionId;
 bool g_generated_valid = false;
 
 void generate_uuid(char out[37]) {
-  uint8 b[16];
-  if (!pg_strong_random(b, sizeof(b)))
+  if (!nova::uuid::v4_text(out))
     ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a random correlation id")));
-  b[6] = static_cast<uint8>((b[6] & 0x0f) | 0x40);  // version 4
-  b[8] = static_cast<uint8>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  static const char hex[] = "0123456789abcdef";
-  int o = 0;
-  for (int i = 0; i < 16; i++) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
-    out[o++] = hex[b[i] >> 4];
-    out[o++] = hex[b[i] & 0x0f];
-  }
-  out[o] = '\0';
 }
 
 bool guc_set(const char *v) { return v != nullptr && v[0] != '\0'; }

@@ -16,6 +16,7 @@
 //
 // Every event is first held to nova.max_event_bytes (docs/outbox.md, "Size limit").
 #include "pg/outbox.h"
+#include "core/uuid.h"
 
 extern "C" {
 #include "access/genam.h"
@@ -139,28 +140,12 @@ Jsonb *empty_object() {
   return g_empty_object;
 }
 
-// Event ids (UUIDv4) come from a per-backend buffer of strong random bytes, refilled
-// 256 ids at a time: one pg_strong_random() call instead of one per event. Backends
-// are forked before they ever fill it, so no two processes share bytes; bytes are
-// consumed once and zeroed.
-constexpr int kIdBufIds = 256;
-unsigned char g_id_buf[kIdBufIds * UUID_LEN];
-int g_id_next = kIdBufIds;  // ids left unused: kIdBufIds - g_id_next
-pid_t g_id_pid = 0;         // the process that filled the buffer
-
+// Event ids come from the one UUIDv4 generator (src/core/uuid.h): a per-backend
+// buffer of strong random bytes, no system call per event.
 pg_uuid_t *random_uuid() {
   pg_uuid_t *u = static_cast<pg_uuid_t *>(palloc(sizeof(pg_uuid_t)));
-  if (g_id_next >= kIdBufIds || g_id_pid != MyProcPid) {
-    if (!pg_strong_random(g_id_buf, sizeof g_id_buf))
-      ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a random event id")));
-    g_id_next = 0;
-    g_id_pid = MyProcPid;
-  }
-  unsigned char *src = g_id_buf + static_cast<size_t>(g_id_next++) * UUID_LEN;
-  memcpy(u->data, src, UUID_LEN);
-  memset(src, 0, UUID_LEN);
-  u->data[6] = static_cast<unsigned char>((u->data[6] & 0x0f) | 0x40);
-  u->data[8] = static_cast<unsigned char>((u->data[8] & 0x3f) | 0x80);
+  if (!nova::uuid::v4(u->data))  // the one UUIDv4 generator, src/core/uuid.h
+    ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a random event id")));
   return u;
 }
 
