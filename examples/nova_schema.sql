@@ -1,4 +1,4 @@
--- The sample Nova schema: a small social network (SPEC §10).
+-- The sample Nova schema: a small social network (docs/deployment.md).
 -- Users follow each other, write posts, comment and like, talk in
 -- conversations and get notifications. Every table publishes its changes
 -- through nova's transactional outbox (topic nova.<table>, e.g. nova.posts with

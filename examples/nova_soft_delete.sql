@@ -1,4 +1,4 @@
--- Soft delete for the sample Nova schema (SPEC §5, docs/soft-delete.md).
+-- Soft delete for the sample Nova schema (docs/soft-delete.md).
 -- Load after examples/nova_schema.sql (it is included from there):
 --   DELETE on users, posts, comments and messages keeps the row (deleted_at/by set),
 --   cascades along ON DELETE CASCADE foreign keys between these tables, is audited

@@ -1,4 +1,4 @@
-// Circuit-breaker state machine (SPEC §7), resilience4j semantics.
+// Circuit-breaker state machine (docs/breakers.md), resilience4j semantics.
 //
 // Plain C++17, no PostgreSQL: time is passed in (microseconds on any fixed
 // epoch), randomness is passed in (a double in [0, 1)), and the caller says who

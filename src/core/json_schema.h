@@ -1,4 +1,4 @@
-// nova's JSON Schema subset (SPEC §8): compile a schema document, validate
+// nova's JSON Schema subset (docs/schemas.md): compile a schema document, validate
 // instances against it, report the JSON path of the first violation.
 //
 // Supported keywords: type (a name or an array of names), properties, required,

@@ -1,7 +1,7 @@
-// JWS/JWT verification and signing (SPEC §6). Plain C++ over OpenSSL 3 EVP.
+// JWS/JWT verification and signing (docs/jwt.md). Plain C++ over OpenSSL 3 EVP.
 // Contract between the core implementation (src/core/jwt*.cpp) and the SQL
 // layer (src/pg/jwt*.cpp). Errors: nova::Error with SQLSTATE 28000 and the
-// SPEC's messages ("jwt expired", "jwt signature invalid", "jwt malformed: …",
+// the messages of docs/jwt.md ("jwt expired", "jwt signature invalid", "jwt malformed: …",
 // "jwt algorithm not allowed", …); messages never contain key material.
 // docs/jwt.md lists every rule and message.
 #pragma once

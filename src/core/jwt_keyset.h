@@ -1,4 +1,4 @@
-// Rows of nova.jwt_keys (SPEC §6): which algorithms exist, whether a stored key
+// Rows of nova.jwt_keys (docs/jwt.md): which algorithms exist, whether a stored key
 // can serve its algorithm, and turning a JWKS into rows. Plain C++ (OpenSSL,
 // nlohmann-json); the verification itself is nova::jwt::verify (core/jwt.h).
 // Errors: nova::Error 22023 (invalid_parameter_value) that never quote key material.

@@ -1,4 +1,4 @@
-// The shared key/value cache's storage (SPEC §7): one partition of a fixed
+// The shared key/value cache's storage (docs/cache.md): one partition of a fixed
 // memory block, holding a hash table, an LRU list and entries made of chained
 // fixed-size chunks. Plain C++ over a caller-provided block (no malloc, no
 // pointers inside the block: everything is an index, so the block may live in

@@ -1,4 +1,4 @@
-// Naming rules of the outbox (SPEC §3): default entity names and Kafka topic
+// Naming rules of the outbox (docs/outbox.md): default entity names and Kafka topic
 // names. Plain C++ (no postgres.h) so the rules are unit-tested on their own.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Schema evolution rules (SPEC §8), after Confluent Schema Registry's JSON
+// Schema evolution rules (docs/schemas.md), after Confluent Schema Registry's JSON
 // Schema compatibility model.
 //
 // diff(writer, reader) lists every difference between the schema data was

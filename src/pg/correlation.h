@@ -1,4 +1,4 @@
-// Correlation ids and trace context of the current transaction (SPEC §2).
+// Correlation ids and trace context of the current transaction (docs/correlation.md).
 //
 // Other features (outbox, soft-delete audit log) call these from C/C++ code that
 // runs inside a transaction. Both may raise ERROR (ereport) when the id comes

@@ -1,4 +1,4 @@
-// nova.* configuration parameters (SPEC §1). Defined in guc.cpp, read anywhere.
+// nova.* configuration parameters (docs/operations.md). Defined in guc.cpp, read anywhere.
 #pragma once
 
 extern "C" {

@@ -1,4 +1,4 @@
-// The transaction's identity: nova.subject() and nova.claims() (SPEC §6, §9).
+// The transaction's identity: nova.subject() and nova.claims() (docs/jwt.md, docs/security.md).
 //
 // The identity is two values in this backend's memory (TopTransactionContext),
 // written only by nova.authenticate() after it verified a token. No GUC, no

@@ -1,4 +1,4 @@
-// The transaction's authenticated identity (SPEC §6), owned by src/pg/identity.cpp.
+// The transaction's authenticated identity (docs/jwt.md), owned by src/pg/identity.cpp.
 // Set only by nova.authenticate() after a verified token; cleared at transaction end.
 #pragma once
 

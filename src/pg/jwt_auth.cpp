@@ -1,4 +1,4 @@
-// nova.authenticate and the key table around it (SPEC §6, §9; docs/authentication.md).
+// nova.authenticate and the key table around it (docs/jwt.md, docs/security.md; docs/authentication.md).
 //
 //  * nova.authenticate(token): the shared cache first (src/pg/jwt_cache.cpp);
 //    on a miss, the key row is read from nova.jwt_keys and the revocation

@@ -1,4 +1,4 @@
-// The shared JWT verification cache (SPEC §6), used by nova.authenticate.
+// The shared JWT verification cache (docs/jwt.md), used by nova.authenticate.
 //
 // Entries are keyed by SHA-256 of the whole token (raw tokens are never stored),
 // the database and the key-set generation. The generation is a shared counter

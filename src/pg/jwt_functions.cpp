@@ -1,4 +1,4 @@
-// Stateless JWT functions (SPEC §6): nova.jwt_verify, nova.jwt_sign,
+// Stateless JWT functions (docs/jwt.md): nova.jwt_verify, nova.jwt_sign,
 // nova.jwt_decode_unverified. The key table, nova.authenticate, caches and
 // revocation live in the jwtsql feature. Rules and messages: docs/jwt.md.
 #include "pg/boundary.h"

@@ -1,4 +1,4 @@
-// The shared key/value cache (SPEC §7): nova.cache_set/get/delete/incr/stats/flush.
+// The shared key/value cache (docs/cache.md): nova.cache_set/get/delete/incr/stats/flush.
 //
 // Shared memory holds kPartitions independent partitions (src/core/kv_arena.h),
 // each guarded by one LWLock of the "nova_kv_cache" tranche; a key's hash

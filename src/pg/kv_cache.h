@@ -1,4 +1,4 @@
-// The shared key/value cache (SPEC §7): nova.cache_* in src/pg/kv_cache.cpp.
+// The shared key/value cache (docs/cache.md): nova.cache_* in src/pg/kv_cache.cpp.
 #pragma once
 
 namespace nova::pg::kv_cache {

@@ -1,4 +1,4 @@
-// The outbox write path (SPEC §3), shared by the row trigger and nova.publish().
+// The outbox write path (docs/outbox.md), shared by the row trigger and nova.publish().
 #pragma once
 
 extern "C" {

@@ -1,4 +1,4 @@
-// The outbox row trigger (SPEC §3): AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW,
+// The outbox row trigger (docs/outbox.md): AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW,
 // installed by nova.enable_outbox(). Its configuration travels in the trigger's
 // arguments (so partitions' cloned triggers carry it too) and is compiled once
 // per relation into a backend-local cache, invalidated with the relcache: per

@@ -1,4 +1,4 @@
-// Event-schema validation hook used by outbox writes (SPEC §8), owned by src/pg/schema_registry.cpp.
+// Event-schema validation hook used by outbox writes (docs/schemas.md), owned by src/pg/schema_registry.cpp.
 #pragma once
 
 extern "C" {

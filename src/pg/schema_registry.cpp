@@ -1,4 +1,4 @@
-// Event-schema registry (SPEC §8): nova.register_schema, nova.check_schema,
+// Event-schema registry (docs/schemas.md): nova.register_schema, nova.check_schema,
 // nova.validate_event and the outbox hook schema_check_event().
 //
 // Storage is nova.event_schemas (src/sql/70_schemas.sql). Each backend keeps the

@@ -1,5 +1,5 @@
 -- ---------------------------------------------------------------------------
--- Correlation (SPEC §2): the current transaction's correlation id and trace
+-- Correlation (docs/correlation.md): the current transaction's correlation id and trace
 -- context. Services SET LOCAL nova.correlation_id / nova.traceparent, or pass
 -- them as PostgREST request.headers; otherwise an id is generated per transaction.
 -- VOLATILE: the value may change with SET LOCAL inside a transaction.

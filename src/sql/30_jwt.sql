@@ -1,5 +1,5 @@
 -- ---------------------------------------------------------------------------
--- JWT: stateless functions (SPEC §6, docs/jwt.md). Verification against the
+-- JWT: stateless functions (docs/jwt.md). Verification against the
 -- key table, nova.authenticate and the cache are in the authentication fragment.
 -- All three are safe for any role: they use only the key the caller passes and
 -- touch no table, so EXECUTE stays granted to PUBLIC (and explicitly to

@@ -1,5 +1,5 @@
 -- ---------------------------------------------------------------------------
--- Shared key/value cache (SPEC §7; docs/cache.md). Shared memory, per database,
+-- Shared key/value cache (docs/cache.md). Shared memory, per database,
 -- LRU-bounded by nova.cache_memory, lazy TTL expiry. Not durable by design.
 -- ---------------------------------------------------------------------------
 CREATE OR REPLACE FUNCTION nova.cache_get(key text) RETURNS text STRICT

@@ -1,5 +1,5 @@
 -- ---------------------------------------------------------------------------
--- Relay (SPEC §4): status, dead letters. The worker itself lives in bgworker/.
+-- Relay (docs/relay.md): status, dead letters. The worker itself lives in bgworker/.
 -- ---------------------------------------------------------------------------
 
 -- Shared-memory half of the status (worker state and counters since it started).

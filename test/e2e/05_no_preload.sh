@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Without shared_preload_libraries, CREATE EXTENSION nova works, every SQL
 # function works (caches fall back to "no cache"), the relay does not run and
-# nova.status() says not_loaded (SPEC §1).
+# nova.status() says not_loaded (docs/operations.md).
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lib.sh"
 nova_test_cluster nopreload "shared_preload_libraries = ''"

@@ -1,4 +1,4 @@
--- Correlation ids and trace context (SPEC §2): nova.correlation_id(),
+-- Correlation ids and trace context (docs/correlation.md): nova.correlation_id(),
 -- nova.traceparent(), their sources in order, validation, and the correlation
 -- id carried in server log records (and so in the CONTEXT of errors).
 SET client_min_messages = warning;

@@ -1,4 +1,4 @@
--- The transactional outbox (SPEC §3): nova.enable_outbox / disable_outbox, the
+-- The transactional outbox (docs/outbox.md): nova.enable_outbox / disable_outbox, the
 -- C++ row trigger (event types, payloads, keys, partitions, COPY, rollback),
 -- nova.publish, privileges, and every error path.
 SET client_min_messages = warning;

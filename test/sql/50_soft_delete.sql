@@ -1,4 +1,4 @@
--- Soft delete (SPEC §5): enable/disable, DELETE semantics, the active_ view,
+-- Soft delete (docs/soft-delete.md): enable/disable, DELETE semantics, the active_ view,
 -- cascade and exact restore.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS nova;

@@ -1,4 +1,4 @@
--- Soft delete (SPEC §5): purge, GDPR erasure, the audit trail, privileges, and
+-- Soft delete (docs/soft-delete.md): purge, GDPR erasure, the audit trail, privileges, and
 -- the outbox events a soft delete / restore / purge emits.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS nova;

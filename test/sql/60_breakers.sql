@@ -1,4 +1,4 @@
--- Circuit breakers (SPEC §7): shared state machine, options, forcing, the view,
+-- Circuit breakers (docs/breakers.md): shared state machine, options, forcing, the view,
 -- transactional configuration, privileges. Time moves only through the
 -- superuser-only test clock nova._breaker_clock_advance, never by sleeping.
 SET client_min_messages = warning;

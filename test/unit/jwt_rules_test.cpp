@@ -1,4 +1,4 @@
-// Every verification rule of SPEC §6 / docs/jwt.md, one or more cases each.
+// Every verification rule of docs/jwt.md / docs/jwt.md, one or more cases each.
 #include <gtest/gtest.h>
 
 #include <functional>

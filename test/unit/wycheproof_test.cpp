@@ -7,7 +7,7 @@
 // Policy:
 //   valid      → must verify;  invalid → must be rejected;
 //   acceptable → either outcome is fine; both are counted and printed.
-//   A few "valid" JWS vectors conflict with rules nova applies on purpose (SPEC §6);
+//   A few "valid" JWS vectors conflict with rules nova applies on purpose (docs/jwt.md);
 //   they are listed in kDeliberate with the rule, must be rejected, and are counted apart.
 // Any other disagreement fails the test. Counts are printed for docs/jwt.md.
 #include <gtest/gtest.h>

@@ -19,7 +19,7 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------
--- Outbox storage (SPEC §3). Undelivered events only: the relay deletes each
+-- Outbox storage (docs/outbox.md). Undelivered events only: the relay deletes each
 -- event in the transaction that records its delivery. The table is
 -- list-partitioned on `slot` into two partitions; new rows go to the active
 -- slot (nova._outbox_slot(), from shared memory). The relay flips the active

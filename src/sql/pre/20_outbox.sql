@@ -1,5 +1,5 @@
 -- ---------------------------------------------------------------------------
--- Outbox API (SPEC §3): nova.enable_outbox / nova.disable_outbox install and
+-- Outbox API (docs/outbox.md): nova.enable_outbox / nova.disable_outbox install and
 -- remove the C++ row trigger; nova.publish writes an explicit event.
 -- Storage (nova.outbox, nova.outbox_dead) is in 00_base.sql.
 -- ---------------------------------------------------------------------------

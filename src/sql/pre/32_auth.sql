@@ -1,5 +1,5 @@
 -- ---------------------------------------------------------------------------
--- Authentication (SPEC §6, §9; docs/authentication.md): the key table, JWKS
+-- Authentication (docs/jwt.md, docs/security.md; docs/authentication.md): the key table, JWKS
 -- import, revocation, nova.authenticate and the transaction's identity.
 -- Keys and revocations are for the extension owner only; services call
 -- nova.authenticate, which reads them as the owner of nova.jwt_keys.

@@ -1,5 +1,5 @@
 -- ---------------------------------------------------------------------------
--- Circuit breakers (SPEC §7; docs/breakers.md). State lives in shared memory,
+-- Circuit breakers (docs/breakers.md). State lives in shared memory,
 -- one per name per cluster; options persist in nova.breaker_config and are
 -- loaded into shared memory on first use after a restart.
 -- ---------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 -- ---------------------------------------------------------------------------
--- Event-schema registry (SPEC §8; docs/schemas.md).
+-- Event-schema registry (docs/schemas.md).
 -- One row per (event type, version). The latest version of a type validates
 -- outbox writes of that type (nova.validate_events). Every change to the table
 -- invalidates the compiled schemas each backend caches (statement trigger).
