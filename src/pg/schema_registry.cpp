@@ -10,6 +10,7 @@
 // Code layout follows the boundary rules: functions touching PostgreSQL keep only
 // plain data on their frames; C++ work happens in helpers that return plain data
 // or run their PostgreSQL calls under guard().
+#include "pg/catalog_version.h"
 #include "pg/schema_api.h"
 #include "pg/module.h"
 
@@ -493,9 +494,10 @@ NOVA_FUNCTION(nova_register_schema) {
   if (d.existing_version > 0) PG_RETURN_INT32(d.existing_version);
 
   if (SPI_connect() != SPI_OK_CONNECT) ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("SPI_connect failed")));
-  if (!force) {
+  if (!force && nova::pg::catalog_at_least("1.1")) {
     // A schema that rejects what is in the outbox or in the tables would break
-    // the next write (docs/schemas.md, "Checked against current data").
+    // the next write (docs/schemas.md, "Checked against current data"). A 1.0
+    // catalog (before ALTER EXTENSION nova UPDATE) has no data check: 1.0 behaviour.
     Oid dtypes[2] = {TEXTOID, JSONBOID};
     Datum dvalues[2] = {CStringGetTextDatum(event_type), PG_GETARG_DATUM(1)};
     int drc = SPI_execute_with_args(
@@ -563,7 +565,9 @@ NOVA_FUNCTION(nova_check_schema) {
       }
     });
   }
-  // Then the current data the schema rejects (docs/schemas.md, "Checked against current data").
+  // Then the current data the schema rejects (docs/schemas.md, "Checked against current data");
+  // a 1.0 catalog (before ALTER EXTENSION nova UPDATE) has no data check.
+  if (!nova::pg::catalog_at_least("1.1")) return (Datum)0;
   if (SPI_connect() != SPI_OK_CONNECT) ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("SPI_connect failed")));
   Oid dtypes[2] = {TEXTOID, JSONBOID};
   Datum dvalues[2] = {CStringGetTextDatum(event_type), PG_GETARG_DATUM(1)};
