@@ -210,3 +210,11 @@ nova_hostile_prepare() {
     -c "ALTER DATABASE template1 SET search_path = hostile, public, pg_catalog" \
     -c "ALTER ROLE ALL SET search_path = hostile, public, pg_catalog" >/dev/null || nova_die "hostile search_path failed"
 }
+
+# nova_check_key_order TOPIC: consume TOPIC and check it against public.items
+# (tools/check_key_order.py): nothing lost, last message per key = latest row.
+nova_check_key_order() {
+  nova_kafka_consume "$1" 60 >"$NOVA_CLUSTER/items.jsonl"
+  nova_psql -c "SELECT json_build_object('key', id::text, 'payload', to_jsonb(i)) FROM public.items i" >"$NOVA_CLUSTER/final.jsonl"
+  /usr/bin/python3 "$NOVA_REPO/tools/check_key_order.py" "$NOVA_CLUSTER/items.jsonl" "$NOVA_CLUSTER/final.jsonl"
+}

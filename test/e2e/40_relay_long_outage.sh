@@ -66,26 +66,7 @@ wait "$load" || { cat "$NOVA_CLUSTER/pgbench.log"; nova_die "pgbench failed"; }
 nova_relay_wait_drained 90 || nova_die "outbox not drained: $(nova_psql -c 'SELECT nova.status()')"
 touch "$NOVA_CLUSTER/stop_sampling"; wait "$sampler" || true
 
-nova_kafka_consume nova.items 60 >"$NOVA_CLUSTER/items.jsonl"
-nova_psql -c "SELECT json_build_object('key', id::text, 'payload', to_jsonb(i)) FROM public.items i" >"$NOVA_CLUSTER/final.jsonl"
-/usr/bin/python3 - "$NOVA_CLUSTER/items.jsonl" "$NOVA_CLUSTER/final.jsonl" <<'PY' || rc=1
-import json, sys
-msgs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-final = {f["key"]: f["payload"] for f in map(json.loads, open(sys.argv[2])) if f}
-seen, last, bad = {}, {}, []
-for m in msgs:
-    p = json.loads(m["payload"])
-    seen.setdefault(m["key"], set()).add(p["v"])
-    last[m["key"]] = p  # kcat prints each partition in offset order; a key lives in one partition
-produced = sum(f["v"] for f in final.values())
-delivered = sum(len(seen.get(k, set()) & set(range(1, f["v"] + 1))) for k, f in final.items())
-print("produced %d / delivered %d / duplicates %d / lost %d" % (produced, delivered, len(msgs) - delivered, produced - delivered))
-for k, f in sorted(final.items()):
-    if last.get(k) != f:
-        bad.append("key %s: last message %s, latest row %s" % (k, json.dumps(last.get(k)), json.dumps(f)))
-for b in bad: print("  problem:", b)
-sys.exit(1 if bad or produced != delivered else 0)
-PY
+nova_check_key_order nova.items || rc=1
 
 echo "states seen:"; sed 's/^/  /' "$NOVA_CLUSTER/states.log"
 echo "status: $(nova_psql -c 'SELECT nova.status()')"
