@@ -33,8 +33,10 @@ extern "C" {
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 }
 
+#include "pg/guc.h"
 #include "pg/outbox.h"
 #include "pg/run_as.h"
 
@@ -243,7 +245,24 @@ bool step_in_xact(volatile int64 *job_id) {
 
 }  // namespace
 
+// When the last step found no job, look for new ones at most once per
+// nova.relay_idle_timeout: a busy relay is woken by nearly every commit, and a
+// transaction with a catalog-checked query per wake-up is not free (a new job starts
+// within about two idle timeouts, 2 s by default).
+static TimestampTz g_next_job_check = 0;
+
+static bool snapshot_step_now();
+
 bool snapshot_step() {
+  if (g_next_job_check != 0 && GetCurrentTimestamp() < g_next_job_check) return false;
+  g_next_job_check = 0;
+  bool did_work = snapshot_step_now();
+  if (!did_work)
+    g_next_job_check = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), nova_guc_relay_idle_timeout);
+  return did_work;
+}
+
+static bool snapshot_step_now() {
   MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "nova snapshot step", ALLOCSET_DEFAULT_SIZES);
   MemoryContext old = MemoryContextSwitchTo(cxt);
   volatile bool did = false;

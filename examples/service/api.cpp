@@ -54,6 +54,22 @@ static bool valid_tracestate(const std::string& v) {
   return true;
 }
 
+// nova mode: every "$1" (not "$10"…) in a statement becomes nova.subject().
+static std::string caller_is_subject(const std::string& sql) {
+  std::string out;
+  out.reserve(sql.size() + 32);
+  for (size_t i = 0; i < sql.size(); ++i) {
+    if (sql[i] == '$' && i + 1 < sql.size() && sql[i + 1] == '1' &&
+        (i + 2 == sql.size() || sql[i + 2] < '0' || sql[i + 2] > '9')) {
+      out += "nova.subject()";
+      ++i;
+    } else {
+      out += sql[i];
+    }
+  }
+  return out;
+}
+
 // ---- responses -----------------------------------------------------------------
 
 Response json_error(int status, const std::string& message, const std::string& cid) {
@@ -112,10 +128,33 @@ Response Api::error_response(Ctx& c, const DbError& e) {
   return r;
 }
 
+// The request prelude (docs/service.md, "One request = one transaction = one round
+// trip"): one prepared statement that, in this order, sets the correlation id and the
+// W3C trace context for the transaction, authenticates the bearer token (28000), and
+// counts the request in nova's shared cache, calling svc.rate_limited (53400,
+// examples/service/service.sql) only when the subject is over the limit. The OFFSET 0
+// subqueries fix the order (they are planned and run one inside the other, and their
+// volatile outputs are never dropped); plain SQL instead of a PL/pgSQL function keeps
+// the per-request cost to one executor run. $1 correlation id, $2 traceparent,
+// $3 tracestate, $4 token, $5 limit per second (0 = none).
+static std::string prelude_sql(bool with_tracestate) {
+  return std::string(
+             "SELECT q.sub, CASE WHEN q.n OPERATOR(pg_catalog.>) $5::pg_catalog.int8"
+             "                   THEN svc.rate_limited(q.n, $5::pg_catalog.int8) END "
+             "FROM (SELECT r.sub, CASE WHEN $5::pg_catalog.int8 OPERATOR(pg_catalog.>) 0 THEN nova.cache_incr("
+             "        'svc:rate:' OPERATOR(pg_catalog.||) r.sub OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||)"
+             "        pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.now()))::pg_catalog.int8::pg_catalog.text,"
+             "        1, '2 seconds'::pg_catalog.interval) END AS n "
+             "      FROM (SELECT pg_catalog.set_config('nova.correlation_id', $1, true) AS c,"
+             "                   pg_catalog.set_config('nova.traceparent', $2, true) AS t,") +
+         (with_tracestate ? "                   pg_catalog.set_config('nova.tracestate', $3, true) AS s,"
+                          : "                   $3 AS s,") +
+         "                   nova.authenticate($4) OPERATOR(pg_catalog.->>) 'sub' AS sub OFFSET 0) r OFFSET 0) q";
+}
+
 // Checks what can be checked without the database and prepares the prelude that goes
-// out with the statement: BEGIN; SELECT svc.begin_request(correlation id, traceparent,
-// tracestate, token, rate limit) (examples/service/service.sql). Returns a response
-// when the request stops here (401 without credentials, 503 without a connection).
+// out with the statement: BEGIN; the prelude above. Returns a response when the
+// request stops here (401 without credentials, 503 without a connection).
 std::optional<Response> Api::begin(Ctx& c) {
   c.conn.emplace(pool_.acquire(std::chrono::milliseconds(5000)));
   if (!*c.conn) return json_error(503, "no database connection available", c.cid);
@@ -144,7 +183,7 @@ std::optional<Response> Api::begin(Ctx& c) {
     if (!ts.empty() && valid_tracestate(ts)) tracestate = ts;
   }
   c.prelude = {{"BEGIN", {}},
-               {"SELECT svc.begin_request($1, $2, $3, $4, $5::bigint)",
+               {prelude_sql((**c.conn).has_tracestate),
                 {c.cid, traceparent, tracestate, token, std::to_string(cfg_.rate_limit)}}};
   return std::nullopt;
 }
@@ -154,9 +193,8 @@ Response Api::run(Ctx& c, std::vector<Stmt> stmts, int ok_status,
                   Response (*shape)(Ctx&, const PipelineResult&, int)) {
   // nova mode: the statements name the caller nova.subject() (set by nova.authenticate
   // in the prelude); plain mode passes the X-User name as $1.
-  static const std::regex me("\\$1(?![0-9])");
   if (c.nova)
-    for (auto& st : stmts) st.sql = std::regex_replace(st.sql, me, "nova.subject()");
+    for (auto& st : stmts) st.sql = caller_is_subject(st.sql);
   size_t skip = c.prelude.size();
   stmts.insert(stmts.begin(), c.prelude.begin(), c.prelude.end());
   stmts.push_back({"COMMIT", {}});

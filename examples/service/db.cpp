@@ -11,6 +11,7 @@ bool Conn::ok() const { return conn_ && PQstatus(conn_) == CONNECTION_OK; }
 
 bool Conn::reconnect() {
   if (conn_) PQfinish(conn_);
+  prepared_.clear();  // prepared statements live in the server session
   conn_ = PQconnectdb(conninfo_.c_str());
   if (!ok()) return false;
   probe();
@@ -44,6 +45,13 @@ PipelineResult Conn::pipeline(const std::vector<Stmt>& stmts) {
     out.error = DbError{"", "cannot enter pipeline mode"};
     return out;
   }
+  // What each command sent yields, in order: a Parse of a statement first seen here
+  // (its name, recorded as prepared once the server confirms it) or an execution.
+  struct Sent {
+    const std::string* sql;  // non-null for a Parse
+    std::string name;
+  };
+  std::vector<Sent> sent;
   bool send_failed = false;
   for (const Stmt& s : stmts) {
     std::vector<const char*> vals;
@@ -52,28 +60,60 @@ PipelineResult Conn::pipeline(const std::vector<Stmt>& stmts) {
     // Every parameter is text (the SQL casts where it needs another type), which also
     // lets a statement leave a parameter unused.
     std::vector<Oid> types(vals.size(), 25 /* text */);
-    if (PQsendQueryParams(conn_, s.sql.c_str(), static_cast<int>(vals.size()), types.data(), vals.data(), nullptr,
-                          nullptr, 0) != 1) {
+    int n = static_cast<int>(vals.size());
+    int rc;
+    if (s.sql == "BEGIN" || s.sql == "COMMIT" || s.sql == "ROLLBACK") {  // nothing to plan
+      rc = PQsendQueryParams(conn_, s.sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
+    } else {
+      auto it = prepared_.find(s.sql);
+      std::string name;
+      if (it != prepared_.end()) {
+        name = it->second;
+      } else {
+        // The same text twice in one pipeline is parsed once.
+        for (const Sent& x : sent)
+          if (x.sql && *x.sql == s.sql) name = x.name;
+        if (name.empty()) {
+          name = "svc_" + std::to_string(++next_name_);
+          if (PQsendPrepare(conn_, name.c_str(), s.sql.c_str(), n, types.data()) != 1) {
+            send_failed = true;
+            break;
+          }
+          sent.push_back({&s.sql, name});
+        }
+      }
+      rc = PQsendQueryPrepared(conn_, name.c_str(), n, vals.data(), nullptr, nullptr, 0);
+    }
+    if (rc != 1) {
       send_failed = true;
       break;
     }
+    sent.push_back({nullptr, {}});
   }
   if (send_failed || PQpipelineSync(conn_) != 1) {
     out.error = DbError{"", PQerrorMessage(conn_)};
     PQfinish(conn_);
     conn_ = nullptr;
+    prepared_.clear();
     return out;
   }
-  // Results: each statement yields its result(s) then NULL; the Sync yields PGRES_PIPELINE_SYNC.
+  // Results: each command yields its result(s) then NULL; the Sync yields PGRES_PIPELINE_SYNC.
+  size_t cmd = 0;
+  bool plan_changed = false;
   for (;;) {
     PGresult* r = PQgetResult(conn_);
     if (!r) {
       if (PQstatus(conn_) != CONNECTION_OK) break;
-      continue;  // end of one statement's results
+      ++cmd;     // end of one command's results
+      continue;
     }
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_PIPELINE_SYNC) { PQclear(r); break; }
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+    const Sent* what = cmd < sent.size() ? &sent[cmd] : nullptr;
+    if (what && what->sql) {  // the Parse of a new statement
+      if (st == PGRES_COMMAND_OK) prepared_[*what->sql] = what->name;
+      else if (st != PGRES_PIPELINE_ABORTED && !out.error) out.error = error_of(r, conn_);
+    } else if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
       Rows rows;
       int n = PQntuples(r), m = PQnfields(r);
       rows.rows.reserve(n);
@@ -93,6 +133,8 @@ PipelineResult Conn::pipeline(const std::vector<Stmt>& stmts) {
       // skipped because an earlier statement failed
     } else if (!out.error) {
       out.error = error_of(r, conn_);
+      // A table changed under a prepared statement ("cached plan must not change result type").
+      if (out.error->sqlstate == "0A000") plan_changed = true;
     }
     PQclear(r);
   }
@@ -103,6 +145,10 @@ PipelineResult Conn::pipeline(const std::vector<Stmt>& stmts) {
     return out;
   }
   PQexitPipelineMode(conn_);
+  if (plan_changed) {  // prepare everything again on next use
+    PQclear(PQexec(conn_, "DEALLOCATE ALL"));
+    prepared_.clear();
+  }
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace svc {
@@ -45,6 +46,9 @@ class Conn {
   bool ok() const;
   bool reconnect();
   // Sends every statement in one round trip (libpq pipeline mode), one Sync at the end.
+  // Statements with parameters are prepared once per connection (named server-side
+  // statements, the Parse sent in the same round trip as the first execution), so a
+  // request costs the server no parse and, once a generic plan is chosen, no plan.
   PipelineResult pipeline(const std::vector<Stmt>& stmts);
   PipelineResult exec(const Stmt& s) { return pipeline({s}); }
   PGconn* raw() { return conn_; }
@@ -55,6 +59,8 @@ class Conn {
   void probe();
   std::string conninfo_;
   PGconn* conn_ = nullptr;
+  std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name, this session
+  unsigned long next_name_ = 0;
 };
 
 class Pool {

@@ -11,6 +11,9 @@
 #include "pg/outbox.h"
 #include "pg/outbox_json.h"
 
+#include <algorithm>
+#include <cstring>
+
 extern "C" {
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -210,6 +213,13 @@ TableConfig *compile(Relation rel, const Trigger *tg) {
       if (excluded) continue;
       column_init(&cfg->cols[cfg->ncols++], att, cxt);
     }
+    // Payload members in jsonb's own key order (shorter names first, then bytewise):
+    // the object built from them is already sorted, so the sort jsonb runs when it
+    // closes an object finds nothing to move (names of a table are unique).
+    std::sort(cfg->cols, cfg->cols + cfg->ncols, [](const Column &a, const Column &b) {
+      if (a.namelen != b.namelen) return a.namelen < b.namelen;
+      return memcmp(a.name, b.name, static_cast<size_t>(a.namelen)) < 0;
+    });
   }
   PG_CATCH();
   {
