@@ -7,7 +7,8 @@
 # plain SECONDS). Then every successful nova write's correlation id must be in
 # Kafka (0 missing), and no 401/429 may have written anything.
 # Prints requests/s and p50/p99 latency per mode, the nova/plain ratio, and the
-# HTTP request → Kafka append latency p50/p99.
+# HTTP request → Kafka append latency p50/p99, and the CPU per request (cluster + that
+# mode's two service processes) per mode.
 #   NOVA_PGROOT=… bash bench/service.sh        (SERVICE_BENCH_ROUNDS=3 SERVICE_BENCH_SECONDS=10
 #                                               SERVICE_BENCH_CONNECTIONS=8 per process)
 set -euo pipefail
@@ -51,15 +52,29 @@ svc_start nova2 "${P[1]}" --db "$(svc_conninfo nova)" --mode nova --pool 6 --rat
 svc_start plain1 "${P[2]}" --db "$(svc_conninfo plain)" --mode plain --pool 6
 svc_start plain2 "${P[3]}" --db "$(svc_conninfo plain)" --mode plain --pool 6
 
+# CPU clock ticks used so far by the cluster (postmaster, backends, relay) and by the
+# named service processes: what a request costs the machine, which moves far less
+# with other load than requests/s does.
+cpu_ticks() {  # cpu_ticks SERVICE_NAME...
+  local pm; pm=$(head -1 "$NOVA_CLUSTER/data/postmaster.pid")
+  { sed 's/^.*) //' "/proc/$pm/stat" | awk '{ print $12 + $13 + $14 + $15 }'
+    for c in $(pgrep -P "$pm"); do sed 's/^.*) //' "/proc/$c/stat" 2>/dev/null | awk '{ print $12 + $13 }'; done
+    for n in "$@"; do sed 's/^.*) //' "/proc/${SVC_PIDS[$n]}/stat" | awk '{ print $12 + $13 }'; done
+  } | awk '{ s += $1 } END { print s }'
+}
+HZ=$(getconf CLK_TCK)
+
 # One round of one mode: two wrk processes (one per service process) at the same time.
 run() {  # run MODE ROUND PORT1 PORT2
-  local mode="$1" r="$2"
+  local mode="$1" r="$2" t0
+  t0=$(cpu_ticks "${mode}1" "${mode}2")
   wrk -t1 -c"$CONNS" -d"${SECS}s" --timeout 10s -s bench/service/mixed.lua "http://127.0.0.1:$3" -- "$mode" "$W/users.txt" "b$r$mode-1" "$POSTS" \
     | grep '^{' >"$W/wrk-$mode-$r-1.json" &
   local w1=$!
   wrk -t1 -c"$CONNS" -d"${SECS}s" --timeout 10s -s bench/service/mixed.lua "http://127.0.0.1:$4" -- "$mode" "$W/users.txt" "b$r$mode-2" "$POSTS" \
     | grep '^{' >"$W/wrk-$mode-$r-2.json"
   wait "$w1"
+  echo $(( $(cpu_ticks "${mode}1" "${mode}2") - t0 )) >"$W/cpu-$mode-$r.ticks"
 }
 nova_log "load: $ROUNDS rounds × (nova ${SECS}s, plain ${SECS}s), 2 processes × $CONNS connections each; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$ROUNDS"); do
@@ -71,16 +86,18 @@ LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
 nova_relay_wait_drained 300 || nova_die "outbox not drained after the run"
 for t in nova.posts nova.comments; do nova_kafka_consume "$t" 120; done >"$W/kafka.jsonl"
 rc=0
-/usr/bin/python3 - "$W" "$SVC_DIR" "$ROUNDS" "$LOAD" <<'PY' || rc=1
+/usr/bin/python3 - "$W" "$SVC_DIR" "$ROUNDS" "$LOAD" "$HZ" <<'PY' || rc=1
 import glob, json, sys, datetime, statistics
-w, svcdir, rounds, load = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+w, svcdir, rounds, load, hz = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 def pct(xs, p):
     xs = sorted(xs); return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] if xs else float("nan")
 res = {}
 for mode in ("nova", "plain"):
     runs = [json.loads(open(f).read()) for f in sorted(glob.glob(f"{w}/wrk-{mode}-*.json"))]
     rps = sum(r["requests"] / (r["duration_us"] / 1e6) for r in runs) / rounds   # two processes per round
-    res[mode] = dict(rps=rps, p50=statistics.mean(r["p50_us"] for r in runs) / 1000,
+    ticks = sum(int(open(f).read()) for f in glob.glob(f"{w}/cpu-{mode}-*.ticks"))
+    nreq = sum(r["requests"] for r in runs)
+    res[mode] = dict(rps=rps, cpu_us=ticks * 1e6 / hz / nreq, p50=statistics.mean(r["p50_us"] for r in runs) / 1000,
                      p99=statistics.mean(r["p99_us"] for r in runs) / 1000,
                      socket_errors=sum(r["socket_errors"] for r in runs))
 # Access logs: what each nova request answered.
@@ -106,10 +123,11 @@ def t_start(j):  # the access log's ts is when the response was sent; ms is the 
 lat = [first[c] - t_start(j) for c, j in writes.items() if c in first]
 n, p = res["nova"], res["plain"]
 print(f"load average after the run: {load}")
-print(f"{'mode':6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+print(f"{'mode':6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU us/req':>11}")
 for mode in ("nova", "plain"):
-    r = res[mode]; print(f"{mode:6} {r['rps']:8.0f} {r['p50']:8.1f} {r['p99']:8.1f}")
+    r = res[mode]; print(f"{mode:6} {r['rps']:8.0f} {r['p50']:8.1f} {r['p99']:8.1f} {r['cpu_us']:11.1f}")
 print(f"nova / plain requests/s: {n['rps'] / p['rps']:.2f}")
+print(f"plain / nova CPU per request (server + service processes): {p['cpu_us'] / n['cpu_us']:.2f}")
 print(f"nova statuses: {dict(sorted(status.items()))}")
 print(f"nova writes: {len(writes)} succeeded, {len(missing)} missing in Kafka; "
       f"{len(refused)} refused (401/429), {len(leaked)} of them wrote something")
