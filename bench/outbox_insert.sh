@@ -8,6 +8,9 @@
 #   nova_fast_sel  SELECT nova._outbox_fast_path(true);  + INSERT (direct partition insert)
 #   nova_spi_sel   SELECT nova._outbox_fast_path(false); + INSERT (SPI INSERT into nova.outbox)
 #   plpgsql  a hand-written PL/pgSQL outbox trigger (bench/plpgsql_outbox.sql)
+#   cte      no trigger: the application writes the row and its event in one statement
+#            (a data-modifying CTE inserting into nova.outbox), the least a hand-written
+#            transactional outbox can cost
 # Same cluster, same run, interleaved rounds; prints TPS and ratios vs plain.
 # On a shared machine TPS swings with other load, so the script also reports
 # the server's CPU time per transaction (all cluster processes, from /proc:
@@ -15,15 +18,23 @@
 # ratio plain/variant of it — the throughput ratio a CPU-bound server would see.
 # The relay stays idle (nova.kafka_brokers is empty), so the outbox only grows;
 # it is truncated before every measurement.
+# Then (RELAY=1, the default) the same plain / nova / plpgsql rounds with the relay
+# configured and delivering to the embedded Kafka (1 broker): each measurement runs
+# until the outbox is drained again, so its server CPU per transaction is the
+# whole cost of an event — trigger, storage, the relay's claim, delivery and
+# release — next to the same figure for the PL/pgSQL trigger (whose events the relay
+# delivers too). Kafka's own CPU (a separate process) is not counted.
 #
 #   bash bench/outbox_insert.sh                     3 rounds x 20 s per variant, 2 clients
 #   ROUNDS=5 SECONDS_PER_RUN=30 CLIENTS=2 bash bench/outbox_insert.sh
+#   RELAY=0 bash bench/outbox_insert.sh               without the relay phase
 set -euo pipefail
 source "$(dirname "$0")/../tools/lib.sh"
 cd "$NOVA_REPO"
 ROUNDS="${ROUNDS:-3}"
 SECONDS_PER_RUN="${SECONDS_PER_RUN:-20}"
 CLIENTS="${CLIENTS:-2}"
+RELAY="${RELAY:-1}"
 
 nova_ensure_deps
 nova_build
@@ -38,7 +49,7 @@ SELECT 'user' || g, 'User ' || g, 'user' || g || '@example.com' FROM generate_se
 DO $$
 DECLARE v text;
 BEGIN
-  FOREACH v IN ARRAY ARRAY['plain', 'nova', 'plpgsql'] LOOP
+  FOREACH v IN ARRAY ARRAY['plain', 'nova', 'plpgsql', 'cte'] LOOP
     EXECUTE format('CREATE TABLE posts_%s (LIKE posts INCLUDING ALL)', v);
     EXECUTE format('ALTER TABLE posts_%s ADD FOREIGN KEY (author_id) REFERENCES users (id) ON DELETE CASCADE', v);
   END LOOP;
@@ -55,9 +66,13 @@ for v in plain nova plpgsql; do
 INSERT INTO posts_$v (author_id, body) VALUES (:aid, 'hello from the outbox benchmark, a post of typical length #' || :aid);
 EOF
 done
+cat >"$WORK/cte.sql" <<'EOF'
+\set aid random(1, 1000)
+WITH p AS (INSERT INTO posts_cte (author_id, body) VALUES (:aid, 'hello from the outbox benchmark, a post of typical length #' || :aid) RETURNING *) INSERT INTO nova.outbox (topic, key, event_type, payload, correlation_id, actor, source) SELECT 'nova.posts', p.id::text, 'PostCreated', to_jsonb(p), nova.correlation_id(), session_user, 'bench.public.posts_cte' FROM p;
+EOF
 { echo 'SELECT nova._outbox_fast_path(true);'; cat "$WORK/nova.sql"; } >"$WORK/nova_fast_sel.sql"
 { echo 'SELECT nova._outbox_fast_path(false);'; cat "$WORK/nova.sql"; } >"$WORK/nova_spi_sel.sql"
-VARIANTS=(plain nova plpgsql nova_fast_sel nova_spi_sel)
+VARIANTS=(plain nova plpgsql cte nova_fast_sel nova_spi_sel)
 
 # CPU clock ticks used so far by the whole cluster.
 cluster_ticks() {
@@ -98,3 +113,49 @@ for v in "${VARIANTS[@]}"; do
       -v pc="$plain_cpu" 'BEGIN { m = s / n; u = c * 1e6 / hz / t;
         printf "%-13s %10.1f %8.3f %12.1f %13.3f\n", v, m, m / p, u, pc / u }'
 done
+
+[ "$RELAY" = 1 ] || exit 0
+
+# ---- with the relay delivering ------------------------------------------------------
+make -s tools >/dev/null
+source "$NOVA_REPO/tools/kafka.sh"
+nova_psql -c "TRUNCATE nova.outbox" >/dev/null
+nova_kafka_start --brokers 1 --topic nova.posts:4
+nova_kafka_configure_relay
+nova_relay_wait_ready 30 || nova_die "relay did not start"
+RVARIANTS=(plain nova plpgsql cte)
+declare -A RSUM RCPU RTXN
+for v in "${RVARIANTS[@]}"; do RSUM[$v]=0; RCPU[$v]=0; RTXN[$v]=0; done
+echo
+nova_log "with the relay delivering: $ROUNDS rounds x ${SECONDS_PER_RUN}s per variant, each until the outbox is drained"
+for r in $(seq 1 "$ROUNDS"); do
+  for v in "${RVARIANTS[@]}"; do
+    nova_psql -c "CHECKPOINT" >/dev/null
+    t0=$(cluster_ticks)
+    out=$(pgbench -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T "$SECONDS_PER_RUN" -f "$WORK/$v.sql" 2>&1) \
+      || { echo "$out"; nova_die "pgbench failed for $v"; }
+    nova_relay_wait_drained 300 || nova_die "outbox not drained after $v"
+    sleep 0.5
+    t1=$(cluster_ticks)
+    tps=$(grep -oP 'tps = \K[0-9.]+(?= \(without)' <<<"$out")
+    n=$(grep -oP 'number of transactions actually processed: \K[0-9]+' <<<"$out")
+    us=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$n" 'BEGIN { printf "%.1f", d * 1e6 / hz / n }')
+    printf 'round %d  %-13s %10.1f tps  %7.1f us server CPU/txn (relay included)\n' "$r" "$v" "$tps" "$us"
+    RSUM[$v]=$(awk -v a="${RSUM[$v]}" -v b="$tps" 'BEGIN { print a + b }')
+    RCPU[$v]=$((RCPU[$v] + t1 - t0)); RTXN[$v]=$((RTXN[$v] + n))
+  done
+done
+delivered=$(nova_psql -c "SELECT nova.status()->>'delivered'")
+[ "$delivered" -gt 0 ] || nova_die "the relay delivered nothing"
+rplain=$(awk -v s="${RSUM[plain]}" -v n="$ROUNDS" 'BEGIN { print s / n }')
+rplain_cpu=$(awk -v c="${RCPU[plain]}" -v n="${RTXN[plain]}" -v hz="$HZ" 'BEGIN { print c * 1e6 / hz / n }')
+echo
+echo "with the relay delivering ($delivered events delivered in all):"
+printf '%-13s %10s %8s %12s %13s %15s\n' variant "mean tps" "vs plain" "CPU us/txn" "CPU vs plain" "CPU us/event"
+for v in "${RVARIANTS[@]}"; do
+  awk -v s="${RSUM[$v]}" -v n="$ROUNDS" -v p="$rplain" -v v="$v" -v c="${RCPU[$v]}" -v t="${RTXN[$v]}" -v hz="$HZ" \
+      -v pc="$rplain_cpu" 'BEGIN { m = s / n; u = c * 1e6 / hz / t;
+        ev = (v == "plain") ? "-" : sprintf("%.1f", u - pc);
+        printf "%-13s %10.1f %8.3f %12.1f %13.3f %15s\n", v, m, m / p, u, pc / u, ev }'
+done
+echo "(CPU us/event = the variant's CPU per transaction minus plain's: what publishing one event costs in all)"
