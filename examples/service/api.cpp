@@ -133,23 +133,23 @@ Response Api::error_response(Ctx& c, const DbError& e) {
 // W3C trace context for the transaction, authenticates the bearer token (28000), and
 // counts the request in nova's shared cache, calling svc.rate_limited (53400,
 // examples/service/service.sql) only when the subject is over the limit. The OFFSET 0
-// subqueries fix the order (they are planned and run one inside the other, and their
-// volatile outputs are never dropped); plain SQL instead of a PL/pgSQL function keeps
-// the per-request cost to one executor run. $1 correlation id, $2 traceparent,
-// $3 tracestate, $4 token, $5 limit per second (0 = none).
+// subquery runs first (it is planned and run on its own, and its volatile outputs are
+// never dropped); CASE evaluates its conditions in order. Plain SQL instead of a
+// PL/pgSQL function keeps the per-request cost to one short executor run.
+// $1 correlation id, $2 traceparent, $3 tracestate, $4 token, $5 limit per second (0 = none).
 static std::string prelude_sql(bool with_tracestate) {
   return std::string(
-             "SELECT q.sub, CASE WHEN q.n OPERATOR(pg_catalog.>) $5::pg_catalog.int8"
-             "                   THEN svc.rate_limited(q.n, $5::pg_catalog.int8) END "
-             "FROM (SELECT r.sub, CASE WHEN $5::pg_catalog.int8 OPERATOR(pg_catalog.>) 0 THEN nova.cache_incr("
-             "        'svc:rate:' OPERATOR(pg_catalog.||) r.sub OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||)"
-             "        pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.now()))::pg_catalog.int8::pg_catalog.text,"
-             "        1, '2 seconds'::pg_catalog.interval) END AS n "
-             "      FROM (SELECT pg_catalog.set_config('nova.correlation_id', $1, true) AS c,"
-             "                   pg_catalog.set_config('nova.traceparent', $2, true) AS t,") +
-         (with_tracestate ? "                   pg_catalog.set_config('nova.tracestate', $3, true) AS s,"
-                          : "                   $3 AS s,") +
-         "                   nova.authenticate($4) OPERATOR(pg_catalog.->>) 'sub' AS sub OFFSET 0) r OFFSET 0) q";
+             "SELECT r.sub, CASE WHEN $5::pg_catalog.int8 OPERATOR(pg_catalog.<=) 0 THEN NULL"
+             "  WHEN nova.cache_incr('svc:rate:' OPERATOR(pg_catalog.||) r.sub OPERATOR(pg_catalog.||) ':'"
+             "       OPERATOR(pg_catalog.||) pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.now()))"
+             "       ::pg_catalog.int8::pg_catalog.text, 1, '2 seconds'::pg_catalog.interval)"
+             "       OPERATOR(pg_catalog.>) $5::pg_catalog.int8"
+             "  THEN svc.rate_limited($5::pg_catalog.int8) END "
+             "FROM (SELECT pg_catalog.set_config('nova.correlation_id', $1, true) AS c,"
+             "             pg_catalog.set_config('nova.traceparent', $2, true) AS t,") +
+         (with_tracestate ? "             pg_catalog.set_config('nova.tracestate', $3, true) AS s,"
+                          : "             $3 AS s,") +
+         "             nova.authenticate($4) OPERATOR(pg_catalog.->>) 'sub' AS sub OFFSET 0) r";
 }
 
 // Checks what can be checked without the database and prepares the prelude that goes

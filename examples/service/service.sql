@@ -10,13 +10,13 @@
 --   psql -d nova -v role=posts_api -f examples/service/service.sql
 CREATE SCHEMA IF NOT EXISTS svc;
 
-CREATE OR REPLACE FUNCTION svc.rate_limited(n bigint, rate_limit bigint)
+CREATE OR REPLACE FUNCTION svc.rate_limited(rate_limit bigint)
 RETURNS void LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   RAISE EXCEPTION 'rate limit exceeded' USING ERRCODE = '53400',
-    DETAIL = format('%s requests this second, the limit is %s', n, rate_limit);
+    DETAIL = format('More than %s requests this second.', rate_limit);
 END $$;
 
-REVOKE ALL ON FUNCTION svc.rate_limited(bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION svc.rate_limited(bigint) FROM PUBLIC;
 GRANT USAGE ON SCHEMA svc TO :"role";
-GRANT EXECUTE ON FUNCTION svc.rate_limited(bigint, bigint) TO :"role";
+GRANT EXECUTE ON FUNCTION svc.rate_limited(bigint) TO :"role";

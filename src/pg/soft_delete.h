@@ -49,6 +49,7 @@ struct Table {
   Child *children;
   SPIPlanPtr soft_delete_plan;  // UPDATE ONLY t SET deleted_at = now(), deleted_by = $2, deleted_op = $3 WHERE ctid = $1
   SPIPlanPtr delete_by_pk_plan; // DELETE FROM ONLY t WHERE pk = $1.. (the view's INSTEAD OF trigger)
+  SPIPlanPtr restore_plan;      // nova.restore's UPDATE (restore_plan(), prepared on first use)
   DirectInfo *direct;           // can the soft delete update the row directly? (built on first use)
 };
 
@@ -56,6 +57,12 @@ struct Table {
 // until a relcache invalidation of the table or of one of its children.
 // Errors (55000) when the table is not enabled.
 Table *get_table(Oid relid);
+
+// nova.restore's row update for t, prepared and kept on first use (freed with t):
+//   UPDATE ONLY t SET deleted_at = NULL FROM jsonb_populate_record(NULL::t, $1 jsonb) k
+//   WHERE t.pk = k.pk … AND t.deleted_at IS NOT NULL
+// Call inside an SPI connection.
+SPIPlanPtr restore_plan(Table *t);
 
 // "OPERATOR(schema.=)" of the default equality operator of `type` (42883 when it has none).
 char *equality_operator_sql(Oid type);

@@ -31,11 +31,13 @@ struct ExecArgs {
   Datum *values;
   const char *nulls;
   uint64 processed;
+  SPIPlanPtr plan = nullptr;  // a kept plan to run instead of sql
 };
 
 void run_exec(void *p) {
   auto *a = static_cast<ExecArgs *>(p);
-  int rc = SPI_execute_with_args(a->sql, a->nargs, a->types, a->values, a->nulls, false, 0);
+  int rc = a->plan ? SPI_execute_plan(a->plan, a->values, a->nulls, false, 0)
+                   : SPI_execute_with_args(a->sql, a->nargs, a->types, a->values, a->nulls, false, 0);
   if (rc < 0) elog(ERROR, "nova: SPI_execute failed: %s", SPI_result_code_string(rc));
   a->processed = SPI_processed;
 }
@@ -107,21 +109,11 @@ NOVA_FUNCTION(nova_soft_delete_restore) {
                     errmsg("primary key of %s must be given as a JSON object with exactly its key columns", t->qualname),
                     errdetail("Key columns: %s.", cols.data)));
 
-  StringInfoData sql;
-  initStringInfo(&sql);
-  appendStringInfo(&sql, "UPDATE ONLY %s t SET deleted_at = NULL FROM pg_catalog.jsonb_populate_record(NULL::%s, $1) k WHERE ",
-                   t->qualname, t->qualname);
-  for (int i = 0; i < t->npk; i++)
-    appendStringInfo(&sql, "t.%s %s k.%s AND ", quote_identifier(t->pk_names[i]), t->pk_eqop[i],
-                     quote_identifier(t->pk_names[i]));
-  appendStringInfoString(&sql, "t.deleted_at IS NOT NULL");
-
-  Oid types[1] = {JSONBOID};
   Datum values[1] = {PointerGetDatum(pk)};
-  ExecArgs a = {sql.data, 1, types, values, nullptr, 0};
   uint64 before = sd::g_state.restored;
   char *by = nova::pg::current_actor();
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "nova: SPI_connect failed");
+  ExecArgs a = {nullptr, 1, nullptr, values, nullptr, 0, sd::restore_plan(t)};
   sd::with_op(0, by, sd::Mode::kSoftDelete, run_exec, &a);
   SPI_finish();
   PG_RETURN_INT64((int64)(sd::g_state.restored - before));

@@ -91,6 +91,7 @@ void free_table(Table *t) {
   if (!t) return;
   if (t->soft_delete_plan) SPI_freeplan(t->soft_delete_plan);
   if (t->delete_by_pk_plan) SPI_freeplan(t->delete_by_pk_plan);
+  if (t->restore_plan) SPI_freeplan(t->restore_plan);
   for (int i = 0; i < t->nchildren; i++) {
     if (t->children[i].delete_plan) SPI_freeplan(t->children[i].delete_plan);
     if (t->children[i].restore_plan) SPI_freeplan(t->children[i].restore_plan);
@@ -388,6 +389,35 @@ Table *get_table(Oid relid) {
   e = static_cast<Entry *>(hash_search(g_cache, &relid, HASH_FIND, &found));
   if (found && e->t == t) e->valid = !e->stale;
   return t;
+}
+
+struct RestorePlanArgs {
+  Table *t;
+  SPIPlanPtr plan;
+};
+
+void prepare_restore(void *p) {
+  auto *a = static_cast<RestorePlanArgs *>(p);
+  Table *t = a->t;
+  StringInfoData sql;
+  initStringInfo(&sql);
+  appendStringInfo(&sql, "UPDATE ONLY %s t SET deleted_at = NULL FROM pg_catalog.jsonb_populate_record(NULL::%s, $1) k WHERE ",
+                   t->qualname, t->qualname);
+  for (int i = 0; i < t->npk; i++)
+    appendStringInfo(&sql, "t.%s %s k.%s AND ", quote_identifier(t->pk_names[i]), t->pk_eqop[i],
+                     quote_identifier(t->pk_names[i]));
+  appendStringInfoString(&sql, "t.deleted_at IS NOT NULL");
+  Oid types[1] = {JSONBOID};
+  a->plan = prepare_kept(sql.data, 1, types);
+}
+
+SPIPlanPtr restore_plan(Table *t) {
+  if (t->restore_plan == nullptr) {
+    RestorePlanArgs a = {t, nullptr};
+    nova::pg::run_as(GetUserId(), prepare_restore, &a);  // search_path pinned while SQL is parsed
+    t->restore_plan = a.plan;
+  }
+  return t->restore_plan;
 }
 
 }  // namespace nova::pg::sd
