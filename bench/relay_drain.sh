@@ -3,6 +3,9 @@
 # is unconfigured, then nova.kafka_brokers is set and the time until nova.outbox is
 # empty is measured (embedded Kafka, 3 brokers). Prints events/s.
 #   bash bench/relay_drain.sh            (NOVA_BENCH_EVENTS=300000)
+#   NOVA_BENCH_PERF=/tmp/relay.data      also `perf record -g` the relay worker during the drain
+#   NOVA_BENCH_BATCH=N                   nova.relay_batch_size (default: the setting's default)
+#   NOVA_BENCH_KAFKA_CONFIG='k=v;…'      nova.kafka_config
 set -euo pipefail
 source "$(dirname "$0")/../tools/lib.sh"
 cd "$NOVA_REPO"
@@ -18,9 +21,34 @@ INSERT INTO public.bench_posts (author, body) SELECT (g % 1000)::text, repeat(md
   FROM generate_series(1, $N) g;
 SQL
 [ "$(nova_psql -c 'SELECT count(*) FROM nova.outbox')" = "$N" ] || nova_die "backlog not written"
+[ -n "${NOVA_BENCH_BATCH:-}" ] && nova_psql -c "ALTER SYSTEM SET nova.relay_batch_size = ${NOVA_BENCH_BATCH}" >/dev/null
+[ -n "${NOVA_BENCH_KAFKA_CONFIG:-}" ] && nova_psql -c "ALTER SYSTEM SET nova.kafka_config = '${NOVA_BENCH_KAFKA_CONFIG}'" >/dev/null
+nova_psql -c "CHECKPOINT" -c "VACUUM ANALYZE nova.outbox" >/dev/null
+relay_pid() { nova_psql -c "SELECT pid FROM pg_catalog.pg_stat_activity WHERE backend_type = 'nova relay'"; }
+relay_up() { [ -n "$(relay_pid)" ]; }
+nova_wait_for 30 "relay worker" relay_up || true
+pid="$(relay_pid)"; [ -n "$pid" ] || nova_die "no relay worker"
+perf_pid=""
+if [ -n "${NOVA_BENCH_PERF:-}" ]; then
+  perf record -g -o "$NOVA_BENCH_PERF" -p "$pid" >"$NOVA_BENCH_PERF.log" 2>&1 &
+  perf_pid=$!
+  sleep 1
+fi
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+cpu0="$(ticks "$pid")"; kcpu0="$(ticks "$NOVA_KAFKA_PID")"; all0="$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat)"
 t0=$(date +%s.%N)
 nova_kafka_configure_relay
+# The rate counts from the first delivered batch (connecting to Kafka excluded).
+delivered() { nova_psql -c "SELECT (nova.status()->>'delivered')::bigint"; }
+d_first=0
+for _ in $(seq 1 600); do d_first="$(delivered)"; [ "$d_first" -gt 0 ] && break; sleep 0.02; done
+t_first=$(date +%s.%N)
 nova_relay_wait_drained 600
 t1=$(date +%s.%N)
-awk -v n="$N" -v a="$t0" -v b="$t1" 'BEGIN { printf "drained %d events in %.1f s: %.0f events/s\n", n, b - a, n / (b - a) }'
+cpu1="$(ticks "$pid")"; kcpu1="$(ticks "$NOVA_KAFKA_PID")"; all1="$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat)"
+[ -n "$perf_pid" ] && { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
+awk -v n="$N" -v a="$t0" -v b="$t1" -v c="$((cpu1 - cpu0))" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+  printf "drained %d events in %.1f s: %.0f events/s; relay CPU %.2f s = %.1f us/event\n", n, b - a, n / (b - a), c / hz, c / hz * 1e6 / n }'
+awk -v n="$((N - d_first))" -v a="$t_first" -v b="$t1" 'BEGIN { printf "from the first delivery: %d events in %.2f s: %.0f events/s\n", n, b - a, n / (b - a) }'
+echo "CPU during the drain: relay $(( cpu1 - cpu0 )), kafka_mock $(( kcpu1 - kcpu0 )), whole machine $(( all1 - all0 )) ticks (of $(getconf CLK_TCK)/s per core)"
 nova_psql -c "SELECT nova.status()"

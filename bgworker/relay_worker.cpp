@@ -57,6 +57,10 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
+#include "utils/uuid.h"
+#include "utils/datetime.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -64,6 +68,7 @@ extern "C" {
 #include "utils/wait_event.h"
 }
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "core/relay_util.h"
@@ -312,15 +317,32 @@ Oid relay_role() {
 // blocking lookup needs only events that failed at least once, which is what the
 // partial index nova.outbox_key_idx holds — new events never enter it, keeping the
 // writers' insert cost at one index (src/sql/pre/20_outbox.sql).
-const char *kClaimSql =
+//
+// The statement returns the columns as stored (uuid, jsonb, timestamptz): build()
+// turns them into header strings in C++. Formatting them in SQL (to_char, two
+// jsonb_each subqueries per row for the headers, text output functions) was most
+// of the claim's cost (docs/benchmarks.md, "## Relay").
+//
+// The blocking lookup (blk) runs only when some event has failed at least once (the
+// one-time filter on EXISTS … attempts > 0, answered from the partial index): its
+// result is empty otherwise by definition, since it only considers such events.
+//
+// No ORDER BY on the outer query: build() puts the rows in id order (they come out of
+// the hash join in cand's order; an ORDER BY copied and sorted every row once more).
+// slot and ctid let record() delete the rows by TID (they are locked by this
+// transaction, so their TIDs cannot change before it ends).
+//
+// The limit is part of the text (%d), not a parameter: a parameterised LIMIT made the
+// plan cache re-plan the statement for every batch (custom plans).
+const char *kClaimSqlFmt =
     "WITH cand AS MATERIALIZED ("
-    "  SELECT o.id, o.slot, o.attempts, o.event_id, o.topic, o.key, o.event_type, o.payload, o.headers,"
-    "         o.correlation_id, o.traceparent, o.actor, o.source, o.schema_version, o.created_at"
+    "  SELECT o.id, o.attempts, o.event_id, o.topic, o.key, o.event_type, o.payload, o.headers,"
+    "         o.correlation_id, o.traceparent, o.actor, o.source, o.schema_version, o.created_at, o.slot, o.ctid"
     "  FROM nova.outbox o"
     "  WHERE o.next_attempt_at OPERATOR(pg_catalog.<=) pg_catalog.now()"
     "    AND (SELECT pg_catalog.pg_try_advisory_xact_lock(1852798561, 1))"  // 'nova', relay claim
     "  ORDER BY o.id"
-    "  LIMIT $1"
+    "  LIMIT %d"
     "  FOR UPDATE SKIP LOCKED),"
     " ks AS (SELECT cand.topic, cand.key, pg_catalog.max(cand.id) AS maxid FROM cand"
     "        WHERE cand.key IS NOT NULL GROUP BY cand.topic, cand.key),"
@@ -329,21 +351,18 @@ const char *kClaimSql =
     "  FROM ks JOIN nova.outbox o ON o.topic OPERATOR(pg_catalog.=) ks.topic AND o.key OPERATOR(pg_catalog.=) ks.key"
     "       AND o.id OPERATOR(pg_catalog.<) ks.maxid AND o.attempts OPERATOR(pg_catalog.>) 0"
     "  WHERE NOT EXISTS (SELECT 1 FROM cand c WHERE c.id OPERATOR(pg_catalog.=) o.id)"
+    "    AND (SELECT EXISTS (SELECT 1 FROM nova.outbox r WHERE r.attempts OPERATOR(pg_catalog.>) 0))"
     "  GROUP BY ks.topic, ks.key)"
-    " SELECT c.id, c.attempts, c.event_id::pg_catalog.text, c.topic, c.key, c.event_type, c.payload::pg_catalog.text,"
-    "   c.correlation_id, c.traceparent, c.actor, c.source, c.schema_version,"
-    "   pg_catalog.to_char(pg_catalog.timezone('UTC', c.created_at), 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-    "   (pg_catalog.date_part('epoch', c.created_at) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8,"
-    "   ARRAY(SELECT h.key FROM pg_catalog.jsonb_each(c.headers) h ORDER BY h.key),"
-    "   ARRAY(SELECT CASE WHEN pg_catalog.jsonb_typeof(h.value) OPERATOR(pg_catalog.=) 'string'"
-    "                     THEN h.value OPERATOR(pg_catalog.#>>) '{}'::pg_catalog.text[]"
-    "                     ELSE h.value::pg_catalog.text END"
-    "         FROM pg_catalog.jsonb_each(c.headers) h ORDER BY h.key)"
+    " SELECT c.id, c.attempts, c.event_id, c.topic, c.key, c.event_type, c.payload, c.headers,"
+    "   c.correlation_id, c.traceparent, c.actor, c.source, c.schema_version, c.created_at, c.slot, c.ctid"
     " FROM cand c LEFT JOIN blk b ON b.topic OPERATOR(pg_catalog.=) c.topic AND b.key OPERATOR(pg_catalog.=) c.key"
-    " WHERE b.bid IS NULL OR c.id OPERATOR(pg_catalog.<) b.bid"
-    " ORDER BY c.id";
+    " WHERE b.bid IS NULL OR c.id OPERATOR(pg_catalog.<) b.bid";
+constexpr int kClaimColumns = 16;
 
-const char *kDeleteSql = "DELETE FROM nova.outbox o WHERE o.id OPERATOR(pg_catalog.=) ANY ($1)";
+// Delivered rows of one partition (slot), by TID: a TID scan instead of two index
+// descents per id (one per partition).
+const char *kDeleteSql =
+    "DELETE FROM nova.outbox o WHERE o.slot OPERATOR(pg_catalog.=) $2 AND o.ctid OPERATOR(pg_catalog.=) ANY ($1)";
 
 const char *kRetrySql =
     "UPDATE nova.outbox o SET attempts = o.attempts OPERATOR(pg_catalog.+) 1, last_error = f.err,"
@@ -373,12 +392,13 @@ const char *kNextDueSql =
 // Plans kept across batches (SPI_keepplan); freed after a failed batch, since they may
 // refer to dropped objects.
 struct Plans {
-  SPIPlanPtr claim, del, retry, dead, next;
+  SPIPlanPtr claim, probe, del, retry, dead, next;
+  int claim_limit;  // the LIMIT in `claim` (nova.relay_batch_size when it was prepared)
 };
-Plans g_plans = {nullptr, nullptr, nullptr, nullptr, nullptr};
+Plans g_plans = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 0};
 
 void free_plans() {
-  for (SPIPlanPtr *p : {&g_plans.claim, &g_plans.del, &g_plans.retry, &g_plans.dead, &g_plans.next}) {
+  for (SPIPlanPtr *p : {&g_plans.claim, &g_plans.probe, &g_plans.del, &g_plans.retry, &g_plans.dead, &g_plans.next}) {
     if (*p) SPI_freeplan(*p);
     *p = nullptr;
   }
@@ -417,6 +437,8 @@ ArrayType *text_array(char **v, int n) {
 struct Event {
   int64 id;
   int attempts;
+  int slot;
+  ItemPointerData tid;
   char *order_key;  // topic + '\x1f' + key; nullptr for NULL keys
 };
 
@@ -433,22 +455,99 @@ struct Batch {
   int64 duration_us;
 };
 
-char *col_text(HeapTuple tup, TupleDesc td, int col) { return SPI_getvalue(tup, td, col); }  // nullptr when NULL
+// ---- column decoding (build) ------------------------------------------------------
+// The claim returns stored values; these turn them into the strings Kafka gets.
 
-// Header arrays from the claim query, as palloc'd C strings.
-int text_array_items(HeapTuple tup, TupleDesc td, int col, char ***out) {
-  bool isnull;
-  Datum d = SPI_getbinval(tup, td, col, &isnull);
-  *out = nullptr;
+char *datum_text(Datum d, bool isnull) { return isnull ? nullptr : text_to_cstring(DatumGetTextPP(d)); }
+
+// uuid → canonical text (8-4-4-4-12, lower case), as uuid_out writes it.
+char *uuid_text(Datum d) {
+  static const char hex[] = "0123456789abcdef";
+  const pg_uuid_t *u = DatumGetUUIDP(d);
+  char *out = static_cast<char *>(palloc(37));
+  char *p = out;
+  for (int i = 0; i < UUID_LEN; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
+    *p++ = hex[u->data[i] >> 4];
+    *p++ = hex[u->data[i] & 0x0f];
+  }
+  *p = '\0';
+  return out;
+}
+
+// created_at → `occurred-at` (ISO 8601 UTC with microseconds, what to_char(…,
+// 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') gave) and the Kafka timestamp (Unix ms, rounded).
+// A non-finite timestamp gives no header and timestamp 0 (librdkafka uses the send time).
+char *timestamp_parts(TimestampTz ts, int64 *unix_ms) {
+  *unix_ms = 0;
+  if (TIMESTAMP_NOT_FINITE(ts)) return nullptr;
+  struct pg_tm tm;
+  fsec_t fsec;
+  if (timestamp2tm(ts, nullptr, &tm, &fsec, nullptr, nullptr) != 0) return nullptr;  // nullptr tz: UTC
+  int64 unix_us = ts + static_cast<int64>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+  *unix_ms = unix_us >= 0 ? (unix_us + 500) / 1000 : -((-unix_us + 500) / 1000);
+  return psprintf("%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                  tm.tm_sec, static_cast<int>(fsec));
+}
+
+// A jsonb scalar or container as text: strings as they are, anything else as its JSON
+// text (what `value #>> '{}'` / `value::text` gave in SQL).
+char *jsonb_value_text(const JsonbValue *v) {
+  switch (v->type) {
+    case jbvString:
+      return pnstrdup(v->val.string.val, v->val.string.len);
+    case jbvNull:
+      return pstrdup("null");
+    case jbvBool:
+      return pstrdup(v->val.boolean ? "true" : "false");
+    case jbvNumeric:
+      return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+    case jbvBinary:
+      return JsonbToCString(nullptr, v->val.binary.data, v->val.binary.len);
+    default:
+      return pstrdup("");
+  }
+}
+
+// The row's `headers` object as name/value strings sorted by name (bytewise), palloc'd.
+int header_items(Datum d, bool isnull, char ***names, char ***values) {
+  *names = *values = nullptr;
   if (isnull) return 0;
-  ArrayType *arr = DatumGetArrayTypeP(d);
-  Datum *elems;
-  bool *nulls;
-  int n;
-  deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-  char **items = static_cast<char **>(palloc(sizeof(char *) * (n > 0 ? n : 1)));
-  for (int i = 0; i < n; i++) items[i] = nulls[i] ? pstrdup("") : TextDatumGetCString(elems[i]);
-  *out = items;
+  Jsonb *jb = DatumGetJsonbP(d);
+  if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb)) return 0;
+  int cap = static_cast<int>(JB_ROOT_COUNT(jb));
+  if (cap == 0) return 0;
+  char **nm = static_cast<char **>(palloc(sizeof(char *) * cap));
+  char **vl = static_cast<char **>(palloc(sizeof(char *) * cap));
+  int n = 0;
+  JsonbIterator *it = JsonbIteratorInit(&jb->root);
+  JsonbValue v;
+  JsonbIteratorToken tok;
+  char *pending = nullptr;
+  while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE) {
+    if (tok == WJB_KEY) {
+      pending = pnstrdup(v.val.string.val, v.val.string.len);
+    } else if (tok == WJB_VALUE && pending && n < cap) {
+      nm[n] = pending;
+      vl[n] = jsonb_value_text(&v);
+      n++;
+      pending = nullptr;
+    }
+  }
+  // jsonb keeps keys sorted by length, then bytes; the Kafka headers go by name.
+  for (int i = 1; i < n; i++) {
+    char *kn = nm[i], *kv = vl[i];
+    int j = i - 1;
+    while (j >= 0 && strcmp(nm[j], kn) > 0) {
+      nm[j + 1] = nm[j];
+      vl[j + 1] = vl[j];
+      j--;
+    }
+    nm[j + 1] = kn;
+    vl[j + 1] = kv;
+  }
+  *names = nm;
+  *values = vl;
   return n;
 }
 
@@ -470,13 +569,24 @@ bool is_standard_header(const char *name, bool cloudevents) {
 
 enum class BatchResult { kIdle, kSent, kMore, kBreakerOpen, kBrokerDown, kNoExtension };
 
-// claim: up to `limit` due events, as SPI rows (nova_relay; see kClaimSql).
+// claim: up to `limit` due events, as SPI rows (nova_relay; see kClaimSqlFmt). Two
+// plans: the probe's (LIMIT 1) and the batch's (LIMIT nova.relay_batch_size, prepared
+// again when the setting changes).
 int claim(int limit) {
   int rc = 0;
   nova::pg::run_as(relay_role(), [&] {
-    Oid types[1] = {INT4OID};
-    Datum args[1] = {Int32GetDatum(limit)};
-    rc = SPI_execute_plan(prepare(&g_plans.claim, kClaimSql, 1, types), args, nullptr, false, 0);
+    SPIPlanPtr plan;
+    if (limit == 1) {
+      plan = prepare(&g_plans.probe, psprintf(kClaimSqlFmt, 1), 0, nullptr);
+    } else {
+      if (g_plans.claim && g_plans.claim_limit != limit) {
+        SPI_freeplan(g_plans.claim);
+        g_plans.claim = nullptr;
+      }
+      plan = prepare(&g_plans.claim, psprintf(kClaimSqlFmt, limit), 0, nullptr);
+      g_plans.claim_limit = limit;
+    }
+    rc = SPI_execute_plan(plan, nullptr, nullptr, false, 0);
   });
   if (rc != SPI_OK_SELECT) elog(ERROR, "nova relay: claim failed: %s", SPI_result_code_string(rc));
   return static_cast<int>(SPI_processed);
@@ -502,32 +612,46 @@ void wait_for_next_due(int *wait_ms) {
 void build(Batch *b) {
   SPITupleTable *tt = SPI_tuptable;
   TupleDesc td = tt->tupdesc;
+  if (td->natts != kClaimColumns) elog(ERROR, "nova relay: the claim returned %d columns", td->natts);
   int n = b->n;
+  // Id order (the claim has no ORDER BY; see kClaimSqlFmt). Already sorted in practice.
+  bool sorted = true;
+  for (int i = 1; i < n && sorted; i++) {
+    bool isnull;
+    sorted = DatumGetInt64(heap_getattr(tt->vals[i - 1], 1, td, &isnull)) <
+             DatumGetInt64(heap_getattr(tt->vals[i], 1, td, &isnull));
+  }
+  if (!sorted)
+    std::sort(tt->vals, tt->vals + n, [td](HeapTuple x, HeapTuple y) {
+      bool isnull;
+      return DatumGetInt64(heap_getattr(x, 1, td, &isnull)) < DatumGetInt64(heap_getattr(y, 1, td, &isnull));
+    });
   bool ce = (nova_guc_event_format == NOVA_EVENT_FORMAT_CLOUDEVENTS);
   b->ev = static_cast<Event *>(palloc(sizeof(Event) * n));
   b->msgs = static_cast<OutMsg *>(palloc0(sizeof(OutMsg) * n));
   b->delivered = static_cast<bool *>(palloc0(sizeof(bool) * n));
   for (int i = 0; i < n; i++) {
-    HeapTuple tup = tt->vals[i];
-    bool isnull;
-    b->ev[i].id = DatumGetInt64(SPI_getbinval(tup, td, 1, &isnull));
-    b->ev[i].attempts = DatumGetInt32(SPI_getbinval(tup, td, 2, &isnull));
-    char *event_id = col_text(tup, td, 3);
-    char *topic = col_text(tup, td, 4);
-    char *key = col_text(tup, td, 5);
-    char *event_type = col_text(tup, td, 6);
-    char *payload = col_text(tup, td, 7);
-    char *correlation = col_text(tup, td, 8);
-    char *traceparent = col_text(tup, td, 9);
-    char *actor = col_text(tup, td, 10);
-    char *source = col_text(tup, td, 11);
-    char *schema_version = col_text(tup, td, 12);
-    char *occurred = col_text(tup, td, 13);
-    int64 ts_ms = DatumGetInt64(SPI_getbinval(tup, td, 14, &isnull));
+    Datum v[kClaimColumns];
+    bool nul[kClaimColumns];
+    heap_deform_tuple(tt->vals[i], td, v, nul);
+    b->ev[i].id = DatumGetInt64(v[0]);
+    b->ev[i].attempts = DatumGetInt32(v[1]);
+    b->ev[i].slot = DatumGetInt16(v[14]);
+    ItemPointerCopy(reinterpret_cast<ItemPointer>(DatumGetPointer(v[15])), &b->ev[i].tid);
+    char *event_id = nul[2] ? nullptr : uuid_text(v[2]);
+    char *topic = datum_text(v[3], nul[3]);
+    char *key = datum_text(v[4], nul[4]);
+    char *event_type = datum_text(v[5], nul[5]);
+    char *payload = nul[6] ? nullptr : JsonbToCString(nullptr, &DatumGetJsonbP(v[6])->root, VARSIZE_ANY_EXHDR(DatumGetPointer(v[6])));
     char **hk, **hv;
-    int nh = text_array_items(tup, td, 15, &hk);
-    int nv = text_array_items(tup, td, 16, &hv);
-    if (nv < nh) nh = nv;
+    int nh = header_items(v[7], nul[7], &hk, &hv);
+    char *correlation = datum_text(v[8], nul[8]);
+    char *traceparent = datum_text(v[9], nul[9]);
+    char *actor = datum_text(v[10], nul[10]);
+    char *source = datum_text(v[11], nul[11]);
+    char *schema_version = nul[12] ? nullptr : psprintf("%d", DatumGetInt32(v[12]));
+    int64 ts_ms = 0;
+    char *occurred = nul[13] ? nullptr : timestamp_parts(DatumGetTimestampTz(v[13]), &ts_ms);
 
     b->ev[i].order_key = key ? psprintf("%s\x1f%s", topic, key) : nullptr;
 
@@ -685,7 +809,8 @@ void deliver(Batch *b, int max_attempts) {
 // shutdown stay as they are: no attempt spent.
 void record(Batch *b, int max_attempts) {
   int n = b->n;
-  int64 *del_ids = static_cast<int64 *>(palloc(sizeof(int64) * n));
+  Datum *del_tids = static_cast<Datum *>(palloc(sizeof(Datum) * n));
+  int *del_slots = static_cast<int *>(palloc(sizeof(int) * n));
   int64 *retry_ids = static_cast<int64 *>(palloc(sizeof(int64) * n));
   char **retry_errs = static_cast<char **>(palloc(sizeof(char *) * n));
   double *retry_delay = static_cast<double *>(palloc(sizeof(double) * n));
@@ -696,7 +821,9 @@ void record(Batch *b, int max_attempts) {
   for (int i = 0; i < n; i++) {
     OutMsg *m = &b->msgs[i];
     if (b->delivered[i]) {
-      del_ids[ndel++] = b->ev[i].id;
+      del_tids[ndel] = PointerGetDatum(&b->ev[i].tid);
+      del_slots[ndel] = b->ev[i].slot;
+      ndel++;
       continue;
     }
     if (!m->done || m->ok) continue;  // held back behind a failed event of its key
@@ -722,11 +849,21 @@ void record(Batch *b, int max_attempts) {
   pgstat_report_activity(STATE_RUNNING, "nova relay: recording deliveries");
   nova::pg::run_as(relay_role(), [&] {
     int rc;
-    if (ndel > 0) {
-      Oid t[1] = {INT8ARRAYOID};
-      Datum a[1] = {PointerGetDatum(int8_array(del_ids, ndel))};
-      rc = SPI_execute_plan(prepare(&g_plans.del, kDeleteSql, 1, t), a, nullptr, false, 0);
+    // One DELETE per slot present (two at most, around a partition rotation).
+    for (int slot = 0; slot <= 1 && ndel > 0; slot++) {
+      Datum *tids = static_cast<Datum *>(palloc(sizeof(Datum) * ndel));
+      int nt = 0;
+      for (int i = 0; i < ndel; i++)
+        if (del_slots[i] == slot) tids[nt++] = del_tids[i];
+      if (nt == 0) continue;
+      Oid t[2] = {TIDARRAYOID, INT2OID};
+      Datum a[2] = {PointerGetDatum(construct_array(tids, nt, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT)),
+                    Int16GetDatum(static_cast<int16>(slot))};
+      rc = SPI_execute_plan(prepare(&g_plans.del, kDeleteSql, 2, t), a, nullptr, false, 0);
       if (rc != SPI_OK_DELETE) elog(ERROR, "nova relay: delete failed: %s", SPI_result_code_string(rc));
+      // Fewer would mean a row moved despite our lock: it stays and is sent again (at least once).
+      if (SPI_processed != static_cast<uint64>(nt))
+        elog(LOG, "nova relay: deleted %lu of %d delivered events", static_cast<unsigned long>(SPI_processed), nt);
     }
     if (nretry > 0) {
       Oid t[3] = {INT8ARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID};
