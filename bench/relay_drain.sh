@@ -24,6 +24,15 @@ SQL
 [ -n "${NOVA_BENCH_BATCH:-}" ] && nova_psql -c "ALTER SYSTEM SET nova.relay_batch_size = ${NOVA_BENCH_BATCH}" >/dev/null
 [ -n "${NOVA_BENCH_KAFKA_CONFIG:-}" ] && nova_psql -c "ALTER SYSTEM SET nova.kafka_config = '${NOVA_BENCH_KAFKA_CONFIG}'" >/dev/null
 nova_psql -c "CHECKPOINT" -c "VACUUM ANALYZE nova.outbox" >/dev/null
+# The anchor: librdkafka alone, same number of messages of the same (compact JSON) size,
+# same keys and producer settings, flushing per batch as the relay does, same Kafka.
+vsize="$(nova_psql -c "SELECT round(avg(length(replace(replace(payload::text, '\": ', '\":'), ', \"', ',\"'))))::int FROM nova.outbox")"
+bsize="$(nova_psql -c "SHOW nova.relay_batch_size")"; [ -n "${NOVA_BENCH_BATCH:-}" ] && bsize="$NOVA_BENCH_BATCH"
+anchor() {
+  "$NOVA_REPO/build/kafka_produce" -b "$NOVA_KAFKA_BOOTSTRAP" -t nova.bench_posts -n "$N" --size "$vsize" --keys 1000 \
+    --batch "$bsize" -X linger.ms=10 -X batch.num.messages=10000 | tee -a "$NOVA_CLUSTER/anchor.out"
+}
+anchor
 relay_pid() { nova_psql -c "SELECT pid FROM pg_catalog.pg_stat_activity WHERE backend_type = 'nova relay'"; }
 relay_up() { [ -n "$(relay_pid)" ]; }
 nova_wait_for 30 "relay worker" relay_up || true
@@ -51,4 +60,11 @@ awk -v n="$N" -v a="$t0" -v b="$t1" -v c="$((cpu1 - cpu0))" -v hz="$(getconf CLK
   printf "drained %d events in %.1f s: %.0f events/s; relay CPU %.2f s = %.1f us/event\n", n, b - a, n / (b - a), c / hz, c / hz * 1e6 / n }'
 awk -v n="$((N - d_first))" -v a="$t_first" -v b="$t1" 'BEGIN { printf "from the first delivery: %d events in %.2f s: %.0f events/s\n", n, b - a, n / (b - a) }'
 echo "CPU during the drain: relay $(( cpu1 - cpu0 )), kafka_mock $(( kcpu1 - kcpu0 )), whole machine $(( all1 - all0 )) ticks (of $(getconf CLK_TCK)/s per core)"
-nova_psql -c "SELECT nova.status()"
+anchor
+awk -v n="$((N - d_first))" -v a="$t_first" -v b="$t1" '/messages\/s/ { for (i = 1; i <= NF; i++) if ($i == "messages/s;") { s += $(i - 1); k++ } }
+  END { r = n / (b - a); printf "relay / librdkafka alone (mean of the two anchor runs, %.0f messages/s): %.2f\n", s / k, r / (s / k) }' "$NOVA_CLUSTER/anchor.out"
+# Time the relay spent in deliver() (produce + waiting for the acknowledgements) vs the drain.
+nova_psql -F ' ' -c "SELECT (SELECT value FROM nova.metrics WHERE name = 'nova_relay_batches_total'),
+  (SELECT value FROM nova.metrics WHERE name = 'nova_relay_produce_latency_seconds_sum')" |
+  awk -v a="$t0" -v b="$t1" '{ printf "batches: %d; time in produce + acknowledgement wait: %.2f s (%.0f%% of the drain), %.2f ms per batch\n", $1, $2, 100 * $2 / (b - a), 1000 * $2 / ($1 > 0 ? $1 : 1) }'
+echo "machine load (1/5/15 min): $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"

@@ -490,6 +490,104 @@ char *timestamp_parts(TimestampTz ts, int64 *unix_ms) {
                   tm.tm_sec, static_cast<int>(fsec));
 }
 
+// A JSON string, escaped as PostgreSQL's jsonb output escapes it (escape_json), from
+// a pointer and length (jsonb strings are not NUL-terminated).
+void append_json_string(StringInfo out, const char *p, int len) {
+  enlargeStringInfo(out, len + 2);
+  appendStringInfoCharMacro(out, '"');
+  int run = 0;  // start of the current run of characters copied as they are
+  for (int i = 0; i < len; i++) {
+    unsigned char c = static_cast<unsigned char>(p[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    appendBinaryStringInfo(out, p + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '\b': appendBinaryStringInfo(out, "\\b", 2); break;
+      case '\f': appendBinaryStringInfo(out, "\\f", 2); break;
+      case '\n': appendBinaryStringInfo(out, "\\n", 2); break;
+      case '\r': appendBinaryStringInfo(out, "\\r", 2); break;
+      case '\t': appendBinaryStringInfo(out, "\\t", 2); break;
+      case '"': appendBinaryStringInfo(out, "\\\"", 2); break;
+      case '\\': appendBinaryStringInfo(out, "\\\\", 2); break;
+      default: appendStringInfo(out, "\\u%04x", static_cast<int>(c)); break;
+    }
+  }
+  appendBinaryStringInfo(out, p + run, len - run);
+  appendStringInfoCharMacro(out, '"');
+}
+
+void append_json_scalar(StringInfo out, const JsonbValue *v) {
+  switch (v->type) {
+    case jbvString:
+      append_json_string(out, v->val.string.val, v->val.string.len);
+      break;
+    case jbvNull:
+      appendBinaryStringInfo(out, "null", 4);
+      break;
+    case jbvBool:
+      if (v->val.boolean) appendBinaryStringInfo(out, "true", 4);
+      else appendBinaryStringInfo(out, "false", 5);
+      break;
+    case jbvNumeric:
+      appendStringInfoString(out, DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric))));
+      break;
+    default:
+      elog(ERROR, "nova relay: unexpected jsonb value type %d", static_cast<int>(v->type));
+  }
+}
+
+// A jsonb document as compact JSON in one pass: the same text as jsonb's output
+// function followed by compact_json_into (no whitespace outside strings, jsonb's key
+// order), without building the spaced text first. Sets *len.
+char *jsonb_compact(Jsonb *jb, size_t *len) {
+  StringInfoData out;
+  initStringInfo(&out);
+  enlargeStringInfo(&out, static_cast<int>(VARSIZE(jb)));
+  JsonbIterator *it = JsonbIteratorInit(&jb->root);
+  JsonbValue v;
+  JsonbIteratorToken tok;
+  bool raw = JB_ROOT_IS_SCALAR(jb);  // a bare scalar: jsonb wraps it in a one-element array
+  bool first = true;                 // no comma before the next key or element
+  while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE) {
+    switch (tok) {
+      case WJB_BEGIN_ARRAY:
+        if (!first) appendStringInfoCharMacro(&out, ',');
+        if (!raw) appendStringInfoCharMacro(&out, '[');
+        first = true;
+        break;
+      case WJB_BEGIN_OBJECT:
+        if (!first) appendStringInfoCharMacro(&out, ',');
+        appendStringInfoCharMacro(&out, '{');
+        first = true;
+        break;
+      case WJB_KEY:
+        if (!first) appendStringInfoCharMacro(&out, ',');
+        append_json_string(&out, v.val.string.val, v.val.string.len);
+        appendStringInfoCharMacro(&out, ':');
+        first = true;  // the value follows without a comma
+        break;
+      case WJB_VALUE:
+      case WJB_ELEM:
+        if (!first) appendStringInfoCharMacro(&out, ',');
+        append_json_scalar(&out, &v);
+        first = false;
+        break;
+      case WJB_END_ARRAY:
+        if (!raw) appendStringInfoCharMacro(&out, ']');
+        first = false;
+        break;
+      case WJB_END_OBJECT:
+        appendStringInfoCharMacro(&out, '}');
+        first = false;
+        break;
+      default:
+        break;
+    }
+  }
+  *len = static_cast<size_t>(out.len);
+  return out.data;
+}
+
 // A jsonb scalar or container as text: strings as they are, anything else as its JSON
 // text (what `value #>> '{}'` / `value::text` gave in SQL).
 char *jsonb_value_text(const JsonbValue *v) {
@@ -642,7 +740,8 @@ void build(Batch *b) {
     char *topic = datum_text(v[3], nul[3]);
     char *key = datum_text(v[4], nul[4]);
     char *event_type = datum_text(v[5], nul[5]);
-    char *payload = nul[6] ? nullptr : JsonbToCString(nullptr, &DatumGetJsonbP(v[6])->root, VARSIZE_ANY_EXHDR(DatumGetPointer(v[6])));
+    size_t payload_len = 0;
+    char *payload = nul[6] ? nullptr : jsonb_compact(DatumGetJsonbP(v[6]), &payload_len);
     char **hk, **hv;
     int nh = header_items(v[7], nul[7], &hk, &hv);
     char *correlation = datum_text(v[8], nul[8]);
@@ -659,13 +758,9 @@ void build(Batch *b) {
     m->topic = topic;
     m->key = key;
     m->key_len = key ? strlen(key) : 0;
-    if (payload) {
-      size_t len = strlen(payload);
-      char *compact = static_cast<char *>(palloc(len + 1));
-      size_t clen = compact_json_into(payload, len, compact);
-      compact[clen] = '\0';
-      m->value = compact;
-      m->value_len = clen;
+    if (payload) {  // already compact (jsonb_compact)
+      m->value = payload;
+      m->value_len = payload_len;
     }
     m->timestamp_ms = ts_ms;
     constexpr int kStd = 12;
