@@ -667,6 +667,35 @@ bool is_standard_header(const char *name, bool cloudevents) {
 
 enum class BatchResult { kIdle, kSent, kMore, kBreakerOpen, kBrokerDown, kNoExtension };
 
+// Run one of the relay's statements on nova.outbox with the plan shape pinned. The
+// outbox's statistics are nearly always stale — a partition grows from empty after each
+// rotation, autovacuum last saw it small, and the statements' plans are cached — so the
+// planner may pick a sequential or bitmap scan: for the claim a scan and sort of the
+// whole partition per batch, for the DELETE of 1,000 TIDs a scan of the partition that
+// compares every row with every TID (measured under sustained load: most of the relay's
+// time; docs/benchmarks.md). So: the claim walks the primary key in id order (no seq or
+// bitmap scans); the DELETE is a TID scan (no other scan allowed) with a generic plan
+// (no re-planning of a 1,000-element array per batch). Settings are restored at the
+// end, also by the abort of a failed batch.
+enum class PlanShape { kIdOrder, kTidOnly };
+
+template <typename F>
+void with_plan_shape(PlanShape shape, F &&fn) {
+  int nest = NewGUCNestLevel();
+  auto off = [](const char *name, const char *value) {
+    (void)set_config_option(name, value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+  };
+  off("enable_seqscan", "off");
+  off("enable_bitmapscan", "off");
+  if (shape == PlanShape::kTidOnly) {
+    off("enable_indexscan", "off");
+    off("enable_indexonlyscan", "off");
+    off("plan_cache_mode", "force_generic_plan");
+  }
+  fn();
+  AtEOXact_GUC(true, nest);
+}
+
 // claim: up to `limit` due events, as SPI rows (nova_relay; see kClaimSqlFmt). Two
 // plans: the probe's (LIMIT 1) and the batch's (LIMIT nova.relay_batch_size, prepared
 // again when the setting changes).
@@ -684,7 +713,7 @@ int claim(int limit) {
       plan = prepare(&g_plans.claim, psprintf(kClaimSqlFmt, limit), 0, nullptr);
       g_plans.claim_limit = limit;
     }
-    rc = SPI_execute_plan(plan, nullptr, nullptr, false, 0);
+    with_plan_shape(PlanShape::kIdOrder, [&] { rc = SPI_execute_plan(plan, nullptr, nullptr, false, 0); });
   });
   if (rc != SPI_OK_SELECT) elog(ERROR, "nova relay: claim failed: %s", SPI_result_code_string(rc));
   return static_cast<int>(SPI_processed);
@@ -954,7 +983,8 @@ void record(Batch *b, int max_attempts) {
       Oid t[2] = {TIDARRAYOID, INT2OID};
       Datum a[2] = {PointerGetDatum(construct_array(tids, nt, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT)),
                     Int16GetDatum(static_cast<int16>(slot))};
-      rc = SPI_execute_plan(prepare(&g_plans.del, kDeleteSql, 2, t), a, nullptr, false, 0);
+      SPIPlanPtr plan = prepare(&g_plans.del, kDeleteSql, 2, t);
+      with_plan_shape(PlanShape::kTidOnly, [&] { rc = SPI_execute_plan(plan, a, nullptr, false, 0); });
       if (rc != SPI_OK_DELETE) elog(ERROR, "nova relay: delete failed: %s", SPI_result_code_string(rc));
       // Fewer would mean a row moved despite our lock: it stays and is sent again (at least once).
       if (SPI_processed != static_cast<uint64>(nt))
