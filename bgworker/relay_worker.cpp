@@ -1364,8 +1364,13 @@ void nova_relay_main(Datum) {
     MemoryContextSwitchTo(old);
     MemoryContextReset(loop_cxt);
 
-    // Only an idle relay waits for commits; otherwise it polls (outage, breaker) or loops.
-    if (result != BatchResult::kIdle) set_sleeping(false);
+    // An idle or caught-up relay (a batch that was not full) waits for commits: it stays
+    // wakeable. Otherwise it polls (outage, breaker, error backoff) or loops at once.
+    // (Taking the flag back after a non-full batch left commits unheard until the idle
+    // timeout: under a steady trickle of events every event waited up to
+    // nova.relay_idle_timeout, p50 ~0.5 s; docs/benchmarks.md.)
+    bool caught_up = result == BatchResult::kIdle || (result == BatchResult::kSent && error_backoff_ms == 0);
+    if (!caught_up) set_sleeping(false);
     switch (result) {
       case BatchResult::kNoExtension:
         set_state(State::kWaitingExtension);
