@@ -29,6 +29,9 @@ while [ "$written" -lt "$EVENTS" ]; do
                   jsonb_build_object('n', g, 'body', repeat('x', 100)))) FROM generate_series($written + 1, $written + $CHUNK) g" >/dev/null
   written=$((written + CHUNK))
   r="$(rss)"; [ "$r" -gt "$max" ] && max=$r
+  # Flat means: no growth from one quarter to the next (the first batches allocate the
+  # producer's buffers and the cached plans once).
+  [ $((written % (EVENTS / 4))) -eq 0 ] && nova_log "after writing $written events: RssAnon $r kB (delivered $(( $(nova_psql -c "SELECT nova.status()->>'delivered'") - d0 )))"
 done
 while ! nova_relay_drained; do r="$(rss)"; [ "$r" -gt "$max" ] && max=$r; sleep 1; done
 secs=$(( $(date +%s) - t0 ))

@@ -128,7 +128,12 @@ KafkaSink *KafkaSink::create_impl(const char *brokers, const char *config, char 
   // Defaults that make sense for a relay; nova.kafka_config may change them.
   bool ok = set("bootstrap.servers", brokers, false) && set("enable.idempotence", "true", false) &&
             set("acks", "all", false) && set("partitioner", "murmur2_random", false) &&
-            set("message.timeout.ms", "10000", false) && set("linger.ms", "1", false) &&
+            set("message.timeout.ms", "10000", false) &&
+            // The relay flushes after handing over a batch (rd_kafka_flush sends at once,
+            // ignoring linger.ms), so a longer linger costs no latency: it only keeps the
+            // broker threads from sending the batch piecemeal while it is being queued
+            // (1 ms gave ~5 requests per broker per batch). docs/relay.md, docs/benchmarks.md.
+            set("linger.ms", "10", false) && set("batch.num.messages", "10000", false) &&
             set("client.id", "nova-relay", false) && set("log.queue", "true", false) &&
             set("socket.keepalive.enable", "true", false) && set("socket.nagle.disable", "true", false) &&
             // Reconnect at least once a second: after an outage the relay resumes

@@ -57,6 +57,10 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
+#include "utils/uuid.h"
+#include "utils/datetime.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -64,6 +68,7 @@ extern "C" {
 #include "utils/wait_event.h"
 }
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "core/relay_util.h"
@@ -312,15 +317,32 @@ Oid relay_role() {
 // blocking lookup needs only events that failed at least once, which is what the
 // partial index nova.outbox_key_idx holds — new events never enter it, keeping the
 // writers' insert cost at one index (src/sql/pre/20_outbox.sql).
-const char *kClaimSql =
+//
+// The statement returns the columns as stored (uuid, jsonb, timestamptz): build()
+// turns them into header strings in C++. Formatting them in SQL (to_char, two
+// jsonb_each subqueries per row for the headers, text output functions) was most
+// of the claim's cost (docs/benchmarks.md, "## Relay").
+//
+// The blocking lookup (blk) runs only when some event has failed at least once (the
+// one-time filter on EXISTS … attempts > 0, answered from the partial index): its
+// result is empty otherwise by definition, since it only considers such events.
+//
+// No ORDER BY on the outer query: build() puts the rows in id order (they come out of
+// the hash join in cand's order; an ORDER BY copied and sorted every row once more).
+// slot and ctid let record() delete the rows by TID (they are locked by this
+// transaction, so their TIDs cannot change before it ends).
+//
+// The limit is part of the text (%d), not a parameter: a parameterised LIMIT made the
+// plan cache re-plan the statement for every batch (custom plans).
+const char *kClaimSqlFmt =
     "WITH cand AS MATERIALIZED ("
-    "  SELECT o.id, o.slot, o.attempts, o.event_id, o.topic, o.key, o.event_type, o.payload, o.headers,"
-    "         o.correlation_id, o.traceparent, o.actor, o.source, o.schema_version, o.created_at"
+    "  SELECT o.id, o.attempts, o.event_id, o.topic, o.key, o.event_type, o.payload, o.headers,"
+    "         o.correlation_id, o.traceparent, o.actor, o.source, o.schema_version, o.created_at, o.slot, o.ctid"
     "  FROM nova.outbox o"
     "  WHERE o.next_attempt_at OPERATOR(pg_catalog.<=) pg_catalog.now()"
     "    AND (SELECT pg_catalog.pg_try_advisory_xact_lock(1852798561, 1))"  // 'nova', relay claim
     "  ORDER BY o.id"
-    "  LIMIT $1"
+    "  LIMIT %d"
     "  FOR UPDATE SKIP LOCKED),"
     " ks AS (SELECT cand.topic, cand.key, pg_catalog.max(cand.id) AS maxid FROM cand"
     "        WHERE cand.key IS NOT NULL GROUP BY cand.topic, cand.key),"
@@ -329,21 +351,18 @@ const char *kClaimSql =
     "  FROM ks JOIN nova.outbox o ON o.topic OPERATOR(pg_catalog.=) ks.topic AND o.key OPERATOR(pg_catalog.=) ks.key"
     "       AND o.id OPERATOR(pg_catalog.<) ks.maxid AND o.attempts OPERATOR(pg_catalog.>) 0"
     "  WHERE NOT EXISTS (SELECT 1 FROM cand c WHERE c.id OPERATOR(pg_catalog.=) o.id)"
+    "    AND (SELECT EXISTS (SELECT 1 FROM nova.outbox r WHERE r.attempts OPERATOR(pg_catalog.>) 0))"
     "  GROUP BY ks.topic, ks.key)"
-    " SELECT c.id, c.attempts, c.event_id::pg_catalog.text, c.topic, c.key, c.event_type, c.payload::pg_catalog.text,"
-    "   c.correlation_id, c.traceparent, c.actor, c.source, c.schema_version,"
-    "   pg_catalog.to_char(pg_catalog.timezone('UTC', c.created_at), 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-    "   (pg_catalog.date_part('epoch', c.created_at) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8,"
-    "   ARRAY(SELECT h.key FROM pg_catalog.jsonb_each(c.headers) h ORDER BY h.key),"
-    "   ARRAY(SELECT CASE WHEN pg_catalog.jsonb_typeof(h.value) OPERATOR(pg_catalog.=) 'string'"
-    "                     THEN h.value OPERATOR(pg_catalog.#>>) '{}'::pg_catalog.text[]"
-    "                     ELSE h.value::pg_catalog.text END"
-    "         FROM pg_catalog.jsonb_each(c.headers) h ORDER BY h.key)"
+    " SELECT c.id, c.attempts, c.event_id, c.topic, c.key, c.event_type, c.payload, c.headers,"
+    "   c.correlation_id, c.traceparent, c.actor, c.source, c.schema_version, c.created_at, c.slot, c.ctid"
     " FROM cand c LEFT JOIN blk b ON b.topic OPERATOR(pg_catalog.=) c.topic AND b.key OPERATOR(pg_catalog.=) c.key"
-    " WHERE b.bid IS NULL OR c.id OPERATOR(pg_catalog.<) b.bid"
-    " ORDER BY c.id";
+    " WHERE b.bid IS NULL OR c.id OPERATOR(pg_catalog.<) b.bid";
+constexpr int kClaimColumns = 16;
 
-const char *kDeleteSql = "DELETE FROM nova.outbox o WHERE o.id OPERATOR(pg_catalog.=) ANY ($1)";
+// Delivered rows of one partition (slot), by TID: a TID scan instead of two index
+// descents per id (one per partition).
+const char *kDeleteSql =
+    "DELETE FROM nova.outbox o WHERE o.slot OPERATOR(pg_catalog.=) $2 AND o.ctid OPERATOR(pg_catalog.=) ANY ($1)";
 
 const char *kRetrySql =
     "UPDATE nova.outbox o SET attempts = o.attempts OPERATOR(pg_catalog.+) 1, last_error = f.err,"
@@ -373,12 +392,13 @@ const char *kNextDueSql =
 // Plans kept across batches (SPI_keepplan); freed after a failed batch, since they may
 // refer to dropped objects.
 struct Plans {
-  SPIPlanPtr claim, del, retry, dead, next;
+  SPIPlanPtr claim, probe, del, retry, dead, next;
+  int claim_limit;  // the LIMIT in `claim` (nova.relay_batch_size when it was prepared)
 };
-Plans g_plans = {nullptr, nullptr, nullptr, nullptr, nullptr};
+Plans g_plans = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 0};
 
 void free_plans() {
-  for (SPIPlanPtr *p : {&g_plans.claim, &g_plans.del, &g_plans.retry, &g_plans.dead, &g_plans.next}) {
+  for (SPIPlanPtr *p : {&g_plans.claim, &g_plans.probe, &g_plans.del, &g_plans.retry, &g_plans.dead, &g_plans.next}) {
     if (*p) SPI_freeplan(*p);
     *p = nullptr;
   }
@@ -417,6 +437,8 @@ ArrayType *text_array(char **v, int n) {
 struct Event {
   int64 id;
   int attempts;
+  int slot;
+  ItemPointerData tid;
   char *order_key;  // topic + '\x1f' + key; nullptr for NULL keys
 };
 
@@ -433,22 +455,197 @@ struct Batch {
   int64 duration_us;
 };
 
-char *col_text(HeapTuple tup, TupleDesc td, int col) { return SPI_getvalue(tup, td, col); }  // nullptr when NULL
+// ---- column decoding (build) ------------------------------------------------------
+// The claim returns stored values; these turn them into the strings Kafka gets.
 
-// Header arrays from the claim query, as palloc'd C strings.
-int text_array_items(HeapTuple tup, TupleDesc td, int col, char ***out) {
-  bool isnull;
-  Datum d = SPI_getbinval(tup, td, col, &isnull);
-  *out = nullptr;
+char *datum_text(Datum d, bool isnull) { return isnull ? nullptr : text_to_cstring(DatumGetTextPP(d)); }
+
+// uuid → canonical text (8-4-4-4-12, lower case), as uuid_out writes it.
+char *uuid_text(Datum d) {
+  static const char hex[] = "0123456789abcdef";
+  const pg_uuid_t *u = DatumGetUUIDP(d);
+  char *out = static_cast<char *>(palloc(37));
+  char *p = out;
+  for (int i = 0; i < UUID_LEN; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
+    *p++ = hex[u->data[i] >> 4];
+    *p++ = hex[u->data[i] & 0x0f];
+  }
+  *p = '\0';
+  return out;
+}
+
+// created_at → `occurred-at` (ISO 8601 UTC with microseconds, what to_char(…,
+// 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') gave) and the Kafka timestamp (Unix ms, rounded).
+// A non-finite timestamp gives no header and timestamp 0 (librdkafka uses the send time).
+char *timestamp_parts(TimestampTz ts, int64 *unix_ms) {
+  *unix_ms = 0;
+  if (TIMESTAMP_NOT_FINITE(ts)) return nullptr;
+  struct pg_tm tm;
+  fsec_t fsec;
+  if (timestamp2tm(ts, nullptr, &tm, &fsec, nullptr, nullptr) != 0) return nullptr;  // nullptr tz: UTC
+  int64 unix_us = ts + static_cast<int64>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+  *unix_ms = unix_us >= 0 ? (unix_us + 500) / 1000 : -((-unix_us + 500) / 1000);
+  return psprintf("%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                  tm.tm_sec, static_cast<int>(fsec));
+}
+
+// A JSON string, escaped as PostgreSQL's jsonb output escapes it (escape_json), from
+// a pointer and length (jsonb strings are not NUL-terminated).
+void append_json_string(StringInfo out, const char *p, int len) {
+  enlargeStringInfo(out, len + 2);
+  appendStringInfoCharMacro(out, '"');
+  int run = 0;  // start of the current run of characters copied as they are
+  for (int i = 0; i < len; i++) {
+    unsigned char c = static_cast<unsigned char>(p[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    appendBinaryStringInfo(out, p + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '\b': appendBinaryStringInfo(out, "\\b", 2); break;
+      case '\f': appendBinaryStringInfo(out, "\\f", 2); break;
+      case '\n': appendBinaryStringInfo(out, "\\n", 2); break;
+      case '\r': appendBinaryStringInfo(out, "\\r", 2); break;
+      case '\t': appendBinaryStringInfo(out, "\\t", 2); break;
+      case '"': appendBinaryStringInfo(out, "\\\"", 2); break;
+      case '\\': appendBinaryStringInfo(out, "\\\\", 2); break;
+      default: appendStringInfo(out, "\\u%04x", static_cast<int>(c)); break;
+    }
+  }
+  appendBinaryStringInfo(out, p + run, len - run);
+  appendStringInfoCharMacro(out, '"');
+}
+
+void append_json_scalar(StringInfo out, const JsonbValue *v) {
+  switch (v->type) {
+    case jbvString:
+      append_json_string(out, v->val.string.val, v->val.string.len);
+      break;
+    case jbvNull:
+      appendBinaryStringInfo(out, "null", 4);
+      break;
+    case jbvBool:
+      if (v->val.boolean) appendBinaryStringInfo(out, "true", 4);
+      else appendBinaryStringInfo(out, "false", 5);
+      break;
+    case jbvNumeric:
+      appendStringInfoString(out, DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric))));
+      break;
+    default:
+      elog(ERROR, "nova relay: unexpected jsonb value type %d", static_cast<int>(v->type));
+  }
+}
+
+// A jsonb document as compact JSON in one pass: the same text as jsonb's output
+// function followed by compact_json_into (no whitespace outside strings, jsonb's key
+// order), without building the spaced text first. Sets *len.
+char *jsonb_compact(Jsonb *jb, size_t *len) {
+  StringInfoData out;
+  initStringInfo(&out);
+  enlargeStringInfo(&out, static_cast<int>(VARSIZE(jb)));
+  JsonbIterator *it = JsonbIteratorInit(&jb->root);
+  JsonbValue v;
+  JsonbIteratorToken tok;
+  bool raw = JB_ROOT_IS_SCALAR(jb);  // a bare scalar: jsonb wraps it in a one-element array
+  bool first = true;                 // no comma before the next key or element
+  while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE) {
+    switch (tok) {
+      case WJB_BEGIN_ARRAY:
+        if (!first) appendStringInfoCharMacro(&out, ',');
+        if (!raw) appendStringInfoCharMacro(&out, '[');
+        first = true;
+        break;
+      case WJB_BEGIN_OBJECT:
+        if (!first) appendStringInfoCharMacro(&out, ',');
+        appendStringInfoCharMacro(&out, '{');
+        first = true;
+        break;
+      case WJB_KEY:
+        if (!first) appendStringInfoCharMacro(&out, ',');
+        append_json_string(&out, v.val.string.val, v.val.string.len);
+        appendStringInfoCharMacro(&out, ':');
+        first = true;  // the value follows without a comma
+        break;
+      case WJB_VALUE:
+      case WJB_ELEM:
+        if (!first) appendStringInfoCharMacro(&out, ',');
+        append_json_scalar(&out, &v);
+        first = false;
+        break;
+      case WJB_END_ARRAY:
+        if (!raw) appendStringInfoCharMacro(&out, ']');
+        first = false;
+        break;
+      case WJB_END_OBJECT:
+        appendStringInfoCharMacro(&out, '}');
+        first = false;
+        break;
+      default:
+        break;
+    }
+  }
+  *len = static_cast<size_t>(out.len);
+  return out.data;
+}
+
+// A jsonb scalar or container as text: strings as they are, anything else as its JSON
+// text (what `value #>> '{}'` / `value::text` gave in SQL).
+char *jsonb_value_text(const JsonbValue *v) {
+  switch (v->type) {
+    case jbvString:
+      return pnstrdup(v->val.string.val, v->val.string.len);
+    case jbvNull:
+      return pstrdup("null");
+    case jbvBool:
+      return pstrdup(v->val.boolean ? "true" : "false");
+    case jbvNumeric:
+      return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+    case jbvBinary:
+      return JsonbToCString(nullptr, v->val.binary.data, v->val.binary.len);
+    default:
+      return pstrdup("");
+  }
+}
+
+// The row's `headers` object as name/value strings sorted by name (bytewise), palloc'd.
+int header_items(Datum d, bool isnull, char ***names, char ***values) {
+  *names = *values = nullptr;
   if (isnull) return 0;
-  ArrayType *arr = DatumGetArrayTypeP(d);
-  Datum *elems;
-  bool *nulls;
-  int n;
-  deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-  char **items = static_cast<char **>(palloc(sizeof(char *) * (n > 0 ? n : 1)));
-  for (int i = 0; i < n; i++) items[i] = nulls[i] ? pstrdup("") : TextDatumGetCString(elems[i]);
-  *out = items;
+  Jsonb *jb = DatumGetJsonbP(d);
+  if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb)) return 0;
+  int cap = static_cast<int>(JB_ROOT_COUNT(jb));
+  if (cap == 0) return 0;
+  char **nm = static_cast<char **>(palloc(sizeof(char *) * cap));
+  char **vl = static_cast<char **>(palloc(sizeof(char *) * cap));
+  int n = 0;
+  JsonbIterator *it = JsonbIteratorInit(&jb->root);
+  JsonbValue v;
+  JsonbIteratorToken tok;
+  char *pending = nullptr;
+  while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE) {
+    if (tok == WJB_KEY) {
+      pending = pnstrdup(v.val.string.val, v.val.string.len);
+    } else if (tok == WJB_VALUE && pending && n < cap) {
+      nm[n] = pending;
+      vl[n] = jsonb_value_text(&v);
+      n++;
+      pending = nullptr;
+    }
+  }
+  // jsonb keeps keys sorted by length, then bytes; the Kafka headers go by name.
+  for (int i = 1; i < n; i++) {
+    char *kn = nm[i], *kv = vl[i];
+    int j = i - 1;
+    while (j >= 0 && strcmp(nm[j], kn) > 0) {
+      nm[j + 1] = nm[j];
+      vl[j + 1] = vl[j];
+      j--;
+    }
+    nm[j + 1] = kn;
+    vl[j + 1] = kv;
+  }
+  *names = nm;
+  *values = vl;
   return n;
 }
 
@@ -470,13 +667,53 @@ bool is_standard_header(const char *name, bool cloudevents) {
 
 enum class BatchResult { kIdle, kSent, kMore, kBreakerOpen, kBrokerDown, kNoExtension };
 
-// claim: up to `limit` due events, as SPI rows (nova_relay; see kClaimSql).
+// Run one of the relay's statements on nova.outbox with the plan shape pinned. The
+// outbox's statistics are nearly always stale — a partition grows from empty after each
+// rotation, autovacuum last saw it small, and the statements' plans are cached — so the
+// planner may pick a sequential or bitmap scan: for the claim a scan and sort of the
+// whole partition per batch, for the DELETE of 1,000 TIDs a scan of the partition that
+// compares every row with every TID (measured under sustained load: most of the relay's
+// time; docs/benchmarks.md). So: the claim walks the primary key in id order (no seq or
+// bitmap scans); the DELETE is a TID scan (no other scan allowed) with a generic plan
+// (no re-planning of a 1,000-element array per batch). Settings are restored at the
+// end, also by the abort of a failed batch.
+enum class PlanShape { kIdOrder, kTidOnly };
+
+template <typename F>
+void with_plan_shape(PlanShape shape, F &&fn) {
+  int nest = NewGUCNestLevel();
+  auto off = [](const char *name, const char *value) {
+    (void)set_config_option(name, value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+  };
+  off("enable_seqscan", "off");
+  off("enable_bitmapscan", "off");
+  if (shape == PlanShape::kTidOnly) {
+    off("enable_indexscan", "off");
+    off("enable_indexonlyscan", "off");
+    off("plan_cache_mode", "force_generic_plan");
+  }
+  fn();
+  AtEOXact_GUC(true, nest);
+}
+
+// claim: up to `limit` due events, as SPI rows (nova_relay; see kClaimSqlFmt). Two
+// plans: the probe's (LIMIT 1) and the batch's (LIMIT nova.relay_batch_size, prepared
+// again when the setting changes).
 int claim(int limit) {
   int rc = 0;
   nova::pg::run_as(relay_role(), [&] {
-    Oid types[1] = {INT4OID};
-    Datum args[1] = {Int32GetDatum(limit)};
-    rc = SPI_execute_plan(prepare(&g_plans.claim, kClaimSql, 1, types), args, nullptr, false, 0);
+    SPIPlanPtr plan;
+    if (limit == 1) {
+      plan = prepare(&g_plans.probe, psprintf(kClaimSqlFmt, 1), 0, nullptr);
+    } else {
+      if (g_plans.claim && g_plans.claim_limit != limit) {
+        SPI_freeplan(g_plans.claim);
+        g_plans.claim = nullptr;
+      }
+      plan = prepare(&g_plans.claim, psprintf(kClaimSqlFmt, limit), 0, nullptr);
+      g_plans.claim_limit = limit;
+    }
+    with_plan_shape(PlanShape::kIdOrder, [&] { rc = SPI_execute_plan(plan, nullptr, nullptr, false, 0); });
   });
   if (rc != SPI_OK_SELECT) elog(ERROR, "nova relay: claim failed: %s", SPI_result_code_string(rc));
   return static_cast<int>(SPI_processed);
@@ -502,32 +739,47 @@ void wait_for_next_due(int *wait_ms) {
 void build(Batch *b) {
   SPITupleTable *tt = SPI_tuptable;
   TupleDesc td = tt->tupdesc;
+  if (td->natts != kClaimColumns) elog(ERROR, "nova relay: the claim returned %d columns", td->natts);
   int n = b->n;
+  // Id order (the claim has no ORDER BY; see kClaimSqlFmt). Already sorted in practice.
+  bool sorted = true;
+  for (int i = 1; i < n && sorted; i++) {
+    bool isnull;
+    sorted = DatumGetInt64(heap_getattr(tt->vals[i - 1], 1, td, &isnull)) <
+             DatumGetInt64(heap_getattr(tt->vals[i], 1, td, &isnull));
+  }
+  if (!sorted)
+    std::sort(tt->vals, tt->vals + n, [td](HeapTuple x, HeapTuple y) {
+      bool isnull;
+      return DatumGetInt64(heap_getattr(x, 1, td, &isnull)) < DatumGetInt64(heap_getattr(y, 1, td, &isnull));
+    });
   bool ce = (nova_guc_event_format == NOVA_EVENT_FORMAT_CLOUDEVENTS);
   b->ev = static_cast<Event *>(palloc(sizeof(Event) * n));
   b->msgs = static_cast<OutMsg *>(palloc0(sizeof(OutMsg) * n));
   b->delivered = static_cast<bool *>(palloc0(sizeof(bool) * n));
   for (int i = 0; i < n; i++) {
-    HeapTuple tup = tt->vals[i];
-    bool isnull;
-    b->ev[i].id = DatumGetInt64(SPI_getbinval(tup, td, 1, &isnull));
-    b->ev[i].attempts = DatumGetInt32(SPI_getbinval(tup, td, 2, &isnull));
-    char *event_id = col_text(tup, td, 3);
-    char *topic = col_text(tup, td, 4);
-    char *key = col_text(tup, td, 5);
-    char *event_type = col_text(tup, td, 6);
-    char *payload = col_text(tup, td, 7);
-    char *correlation = col_text(tup, td, 8);
-    char *traceparent = col_text(tup, td, 9);
-    char *actor = col_text(tup, td, 10);
-    char *source = col_text(tup, td, 11);
-    char *schema_version = col_text(tup, td, 12);
-    char *occurred = col_text(tup, td, 13);
-    int64 ts_ms = DatumGetInt64(SPI_getbinval(tup, td, 14, &isnull));
+    Datum v[kClaimColumns];
+    bool nul[kClaimColumns];
+    heap_deform_tuple(tt->vals[i], td, v, nul);
+    b->ev[i].id = DatumGetInt64(v[0]);
+    b->ev[i].attempts = DatumGetInt32(v[1]);
+    b->ev[i].slot = DatumGetInt16(v[14]);
+    ItemPointerCopy(reinterpret_cast<ItemPointer>(DatumGetPointer(v[15])), &b->ev[i].tid);
+    char *event_id = nul[2] ? nullptr : uuid_text(v[2]);
+    char *topic = datum_text(v[3], nul[3]);
+    char *key = datum_text(v[4], nul[4]);
+    char *event_type = datum_text(v[5], nul[5]);
+    size_t payload_len = 0;
+    char *payload = nul[6] ? nullptr : jsonb_compact(DatumGetJsonbP(v[6]), &payload_len);
     char **hk, **hv;
-    int nh = text_array_items(tup, td, 15, &hk);
-    int nv = text_array_items(tup, td, 16, &hv);
-    if (nv < nh) nh = nv;
+    int nh = header_items(v[7], nul[7], &hk, &hv);
+    char *correlation = datum_text(v[8], nul[8]);
+    char *traceparent = datum_text(v[9], nul[9]);
+    char *actor = datum_text(v[10], nul[10]);
+    char *source = datum_text(v[11], nul[11]);
+    char *schema_version = nul[12] ? nullptr : psprintf("%d", DatumGetInt32(v[12]));
+    int64 ts_ms = 0;
+    char *occurred = nul[13] ? nullptr : timestamp_parts(DatumGetTimestampTz(v[13]), &ts_ms);
 
     b->ev[i].order_key = key ? psprintf("%s\x1f%s", topic, key) : nullptr;
 
@@ -535,13 +787,9 @@ void build(Batch *b) {
     m->topic = topic;
     m->key = key;
     m->key_len = key ? strlen(key) : 0;
-    if (payload) {
-      size_t len = strlen(payload);
-      char *compact = static_cast<char *>(palloc(len + 1));
-      size_t clen = compact_json_into(payload, len, compact);
-      compact[clen] = '\0';
-      m->value = compact;
-      m->value_len = clen;
+    if (payload) {  // already compact (jsonb_compact)
+      m->value = payload;
+      m->value_len = payload_len;
     }
     m->timestamp_ms = ts_ms;
     constexpr int kStd = 12;
@@ -685,7 +933,8 @@ void deliver(Batch *b, int max_attempts) {
 // shutdown stay as they are: no attempt spent.
 void record(Batch *b, int max_attempts) {
   int n = b->n;
-  int64 *del_ids = static_cast<int64 *>(palloc(sizeof(int64) * n));
+  Datum *del_tids = static_cast<Datum *>(palloc(sizeof(Datum) * n));
+  int *del_slots = static_cast<int *>(palloc(sizeof(int) * n));
   int64 *retry_ids = static_cast<int64 *>(palloc(sizeof(int64) * n));
   char **retry_errs = static_cast<char **>(palloc(sizeof(char *) * n));
   double *retry_delay = static_cast<double *>(palloc(sizeof(double) * n));
@@ -696,7 +945,9 @@ void record(Batch *b, int max_attempts) {
   for (int i = 0; i < n; i++) {
     OutMsg *m = &b->msgs[i];
     if (b->delivered[i]) {
-      del_ids[ndel++] = b->ev[i].id;
+      del_tids[ndel] = PointerGetDatum(&b->ev[i].tid);
+      del_slots[ndel] = b->ev[i].slot;
+      ndel++;
       continue;
     }
     if (!m->done || m->ok) continue;  // held back behind a failed event of its key
@@ -722,11 +973,22 @@ void record(Batch *b, int max_attempts) {
   pgstat_report_activity(STATE_RUNNING, "nova relay: recording deliveries");
   nova::pg::run_as(relay_role(), [&] {
     int rc;
-    if (ndel > 0) {
-      Oid t[1] = {INT8ARRAYOID};
-      Datum a[1] = {PointerGetDatum(int8_array(del_ids, ndel))};
-      rc = SPI_execute_plan(prepare(&g_plans.del, kDeleteSql, 1, t), a, nullptr, false, 0);
+    // One DELETE per slot present (two at most, around a partition rotation).
+    for (int slot = 0; slot <= 1 && ndel > 0; slot++) {
+      Datum *tids = static_cast<Datum *>(palloc(sizeof(Datum) * ndel));
+      int nt = 0;
+      for (int i = 0; i < ndel; i++)
+        if (del_slots[i] == slot) tids[nt++] = del_tids[i];
+      if (nt == 0) continue;
+      Oid t[2] = {TIDARRAYOID, INT2OID};
+      Datum a[2] = {PointerGetDatum(construct_array(tids, nt, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT)),
+                    Int16GetDatum(static_cast<int16>(slot))};
+      SPIPlanPtr plan = prepare(&g_plans.del, kDeleteSql, 2, t);
+      with_plan_shape(PlanShape::kTidOnly, [&] { rc = SPI_execute_plan(plan, a, nullptr, false, 0); });
       if (rc != SPI_OK_DELETE) elog(ERROR, "nova relay: delete failed: %s", SPI_result_code_string(rc));
+      // Fewer would mean a row moved despite our lock: it stays and is sent again (at least once).
+      if (SPI_processed != static_cast<uint64>(nt))
+        elog(LOG, "nova relay: deleted %lu of %d delivered events", static_cast<unsigned long>(SPI_processed), nt);
     }
     if (nretry > 0) {
       Oid t[3] = {INT8ARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID};
@@ -1102,8 +1364,13 @@ void nova_relay_main(Datum) {
     MemoryContextSwitchTo(old);
     MemoryContextReset(loop_cxt);
 
-    // Only an idle relay waits for commits; otherwise it polls (outage, breaker) or loops.
-    if (result != BatchResult::kIdle) set_sleeping(false);
+    // An idle or caught-up relay (a batch that was not full) waits for commits: it stays
+    // wakeable. Otherwise it polls (outage, breaker, error backoff) or loops at once.
+    // (Taking the flag back after a non-full batch left commits unheard until the idle
+    // timeout: under a steady trickle of events every event waited up to
+    // nova.relay_idle_timeout, p50 ~0.5 s; docs/benchmarks.md.)
+    bool caught_up = result == BatchResult::kIdle || (result == BatchResult::kSent && error_backoff_ms == 0);
+    if (!caught_up) set_sleeping(false);
     switch (result) {
       case BatchResult::kNoExtension:
         set_state(State::kWaitingExtension);
