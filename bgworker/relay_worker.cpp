@@ -1306,10 +1306,22 @@ void nova_relay_main(Datum) {
   int wait_ms = 0;
   int error_backoff_ms = 0;
   bool logged_no_extension = false;
+  bool caught_up = false;          // the last batch emptied the queue
+  TimestampTz last_claim = 0;      // when the last batch started
   for (;;) {
     if (wait_ms > 0) {
       pgstat_report_activity(STATE_IDLE, nullptr);
       (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, wait_ms, PG_WAIT_EXTENSION);
+    }
+    // Linger (nova.relay_linger): woken by a commit soon after a batch that caught up,
+    // let the interval run out first, so that a steady stream of small transactions
+    // is claimed, sent and released a few at a time instead of one wake-up each
+    // (each batch is a transaction, a claim, a flush and a DELETE). A backlog (full
+    // batches) never waits; a lone commit after a quiet spell does not either.
+    if (caught_up && nova_guc_relay_linger > 0 && last_claim != 0) {
+      long since_ms = (GetCurrentTimestamp() - last_claim) / 1000;
+      if (since_ms < nova_guc_relay_linger)
+        (void)WaitLatch(nullptr, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, nova_guc_relay_linger - since_ms, PG_WAIT_EXTENSION);
     }
     ResetLatch(MyLatch);
     CHECK_FOR_INTERRUPTS();
@@ -1329,6 +1341,7 @@ void nova_relay_main(Datum) {
     BatchResult result = BatchResult::kIdle;
     // Commits wake the relay only now, before the claim's snapshot (pg/relay_state.h).
     set_sleeping(true);
+    last_claim = GetCurrentTimestamp();
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
     PG_TRY();
@@ -1369,7 +1382,7 @@ void nova_relay_main(Datum) {
     // (Taking the flag back after a non-full batch left commits unheard until the idle
     // timeout: under a steady trickle of events every event waited up to
     // nova.relay_idle_timeout, p50 ~0.5 s; docs/benchmarks.md.)
-    bool caught_up = result == BatchResult::kIdle || (result == BatchResult::kSent && error_backoff_ms == 0);
+    caught_up = result == BatchResult::kIdle || (result == BatchResult::kSent && error_backoff_ms == 0);
     if (!caught_up) set_sleeping(false);
     switch (result) {
       case BatchResult::kNoExtension:

@@ -129,27 +129,29 @@ Response Api::error_response(Ctx& c, const DbError& e) {
 }
 
 // The request prelude (docs/service.md, "One request = one transaction = one round
-// trip"): one prepared statement that, in this order, sets the correlation id and the
-// W3C trace context for the transaction, authenticates the bearer token (28000), and
-// counts the request in nova's shared cache, calling svc.rate_limited (53400,
-// examples/service/service.sql) only when the subject is over the limit. The OFFSET 0
-// subquery runs first (it is planned and run on its own, and its volatile outputs are
-// never dropped); CASE evaluates its conditions in order. Plain SQL instead of a
-// PL/pgSQL function keeps the per-request cost to one short executor run.
-// $1 correlation id, $2 traceparent, $3 tracestate, $4 token, $5 limit per second (0 = none).
+// trip"): one prepared statement, a single CASE whose conditions PostgreSQL tests in
+// order (none of them is a constant it could fold early): set the correlation id and
+// the W3C trace context for the transaction, authenticate the bearer token (28000),
+// count the request in nova's shared cache and, over the limit, call
+// svc.rate_limited (53400, examples/service/service.sql); else the subject. No
+// subquery and no PL/pgSQL on the way: the statement's executor start-up is one
+// Result node. $1 correlation id, $2 traceparent, $3 tracestate, $4 token,
+// $5 limit per second (0 = none).
 static std::string prelude_sql(bool with_tracestate) {
   return std::string(
-             "SELECT r.sub, CASE WHEN $5::pg_catalog.int8 OPERATOR(pg_catalog.<=) 0 THEN NULL"
-             "  WHEN nova.cache_incr('svc:rate:' OPERATOR(pg_catalog.||) r.sub OPERATOR(pg_catalog.||) ':'"
-             "       OPERATOR(pg_catalog.||) pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.now()))"
-             "       ::pg_catalog.int8::pg_catalog.text, 1, '2 seconds'::pg_catalog.interval)"
-             "       OPERATOR(pg_catalog.>) $5::pg_catalog.int8"
-             "  THEN svc.rate_limited($5::pg_catalog.int8) END "
-             "FROM (SELECT pg_catalog.set_config('nova.correlation_id', $1, true) AS c,"
-             "             pg_catalog.set_config('nova.traceparent', $2, true) AS t,") +
-         (with_tracestate ? "             pg_catalog.set_config('nova.tracestate', $3, true) AS s,"
-                          : "             $3 AS s,") +
-         "             nova.authenticate($4) OPERATOR(pg_catalog.->>) 'sub' AS sub OFFSET 0) r";
+             "SELECT CASE"
+             " WHEN pg_catalog.concat(pg_catalog.set_config('nova.correlation_id', $1, true),"
+             "                        pg_catalog.set_config('nova.traceparent', $2, true),") +
+         (with_tracestate ? "                        pg_catalog.set_config('nova.tracestate', $3, true)) IS NULL"
+                          : "                        $3) IS NULL") +
+         " THEN NULL"  // never: concat() is never NULL
+         " WHEN nova.authenticate($4) IS NULL THEN NULL"  // never: it raises 28000 or returns the claims
+         " WHEN $5::pg_catalog.int8 OPERATOR(pg_catalog.>) 0 AND nova.cache_incr('svc:rate:' OPERATOR(pg_catalog.||)"
+         "      nova.subject() OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||)"
+         "      pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.now()))::pg_catalog.int8::pg_catalog.text,"
+         "      1, '2 seconds'::pg_catalog.interval) OPERATOR(pg_catalog.>) $5::pg_catalog.int8"
+         " THEN svc.rate_limited($5::pg_catalog.int8)"
+         " ELSE nova.subject() END";
 }
 
 // Checks what can be checked without the database and prepares the prelude that goes

@@ -10,8 +10,9 @@
 --   psql -d nova -v role=posts_api -f examples/service/service.sql
 CREATE SCHEMA IF NOT EXISTS svc;
 
+-- Declared to return text (the prelude's result type) but never returns.
 CREATE OR REPLACE FUNCTION svc.rate_limited(rate_limit bigint)
-RETURNS void LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+RETURNS text LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   RAISE EXCEPTION 'rate limit exceeded' USING ERRCODE = '53400',
     DETAIL = format('More than %s requests this second.', rate_limit);

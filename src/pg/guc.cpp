@@ -16,6 +16,7 @@ char *nova_guc_kafka_config = nullptr;
 char *nova_guc_topic_prefix = nullptr;
 int nova_guc_relay_batch_size = nova::pg::guc_default::kRelayBatchSize;
 int nova_guc_relay_idle_timeout = nova::pg::guc_default::kRelayIdleTimeoutMs;
+int nova_guc_relay_linger = nova::pg::guc_default::kRelayLingerMs;
 int nova_guc_relay_max_attempts = nova::pg::guc_default::kRelayMaxAttempts;
 int nova_guc_event_format = NOVA_EVENT_FORMAT_NOVA;
 int nova_guc_jwt_leeway = nova::pg::guc_default::kJwtLeewaySeconds;
@@ -99,6 +100,11 @@ void define_gucs() {
   DefineCustomIntVariable("nova.relay_idle_timeout", "Relay safety-net poll interval when no commit woke it.",
                           nullptr, &nova_guc_relay_idle_timeout, D::kRelayIdleTimeoutMs, 10, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS,
                           nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("nova.relay_linger",
+                          "While caught up, the relay claims at most once per this interval, so that a steady stream of "
+                          "commits is sent in fewer, larger batches.",
+                          nullptr, &nova_guc_relay_linger, D::kRelayLingerMs, 0, 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
+                          nullptr, nullptr);
   DefineCustomIntVariable("nova.relay_max_attempts", "Failed deliveries before an event moves to nova.outbox_dead.",
                           nullptr, &nova_guc_relay_max_attempts, D::kRelayMaxAttempts, 1, 1000000, PGC_SIGHUP, 0, nullptr, nullptr,
                           nullptr);

@@ -14,6 +14,7 @@ extern char *nova_guc_kafka_config;      // nova.kafka_config (sighup, superuser
 extern char *nova_guc_topic_prefix;      // nova.topic_prefix (sighup)
 extern int nova_guc_relay_batch_size;    // nova.relay_batch_size (sighup)
 extern int nova_guc_relay_idle_timeout;  // nova.relay_idle_timeout, milliseconds (sighup)
+extern int nova_guc_relay_linger;        // nova.relay_linger, milliseconds (sighup)
 extern int nova_guc_relay_max_attempts;  // nova.relay_max_attempts (sighup)
 extern int nova_guc_event_format;        // nova.event_format (sighup), NOVA_EVENT_FORMAT_*
 extern int nova_guc_jwt_leeway;          // nova.jwt_leeway, seconds (superuser)
@@ -40,6 +41,7 @@ constexpr const char *kKafkaConfig = "";
 constexpr const char *kTopicPrefix = "nova.";
 constexpr int kRelayBatchSize = 1000;
 constexpr int kRelayIdleTimeoutMs = 1000;
+constexpr int kRelayLingerMs = 2;
 constexpr int kRelayMaxAttempts = 10;
 constexpr int kJwtLeewaySeconds = 30;
 constexpr int kJwtCacheEntries = 65536;
