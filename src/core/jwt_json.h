@@ -25,7 +25,7 @@ const char *describe(Problem p);
 
 namespace nova::jwt_json {
 
-// A fast validating scan (nlohmann's SAX parser, no DOM) that applies the same rules as
+// A fast validating scan (simdjson On Demand, no DOM) that applies the same rules as
 // parse() and captures the top-level members: scalars, and the string elements of
 // top-level arrays. Used for JOSE headers and JWT claims on the verification path.
 struct TopValue {
@@ -46,6 +46,7 @@ struct Top {
 };
 // With `events`, also records every value of the document, in order (strings unescaped,
 // numbers as their JSON text unless they fit int64); on failure the events are unspecified.
+// Nesting deeper than 1000 levels is reported as kSyntax.
 Problem scan(std::string_view text, Top &out, json_events::Events *events = nullptr);
 
 }  // namespace nova::jwt_json
