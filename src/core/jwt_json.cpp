@@ -88,7 +88,8 @@ class Walker {
     std::vector<std::string_view> names;  // member names of the open objects, outermost first
   };
 
-  Walker(Top &out, State &state, json_events::Events *events) : out_(out), names_(state.names), events_(events) {
+  Walker(Top &out, State &state, json_events::Events *events, const char *const *wanted)
+      : out_(out), names_(state.names), events_(events), wanted_(wanted) {
     names_.clear();
   }
 
@@ -139,7 +140,7 @@ class Walker {
       emit_text(Ev::kKey, name);
       names_.push_back(name);
       TopValue *member = nullptr;
-      if (depth == 0) {
+      if (depth == 0 && is_wanted(name)) {
         out_.members.emplace_back(std::string(name), TopValue{});
         member = &out_.members.back().second;
       }
@@ -251,12 +252,19 @@ class Walker {
     if (n <= 16) {
       for (size_t i = first; i < names_.size(); i++)
         for (size_t j = i + 1; j < names_.size(); j++)
-          if (names_[i] == names_[j]) return false;
+          if (same_name(names_[i], names_[j])) return false;
       return true;
     }
     std::vector<std::string_view> sorted(names_.begin() + static_cast<std::ptrdiff_t>(first), names_.end());
     std::sort(sorted.begin(), sorted.end());
     return std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end();
+  }
+
+  bool is_wanted(std::string_view name) const {
+    if (wanted_ == nullptr) return true;
+    for (const char *const *w = wanted_; *w; w++)
+      if (same_name(name, *w)) return true;
+    return false;
   }
 
   void emit(Ev kind) {
@@ -271,13 +279,15 @@ class Walker {
   Top &out_;
   std::vector<std::string_view> &names_;
   json_events::Events *events_;
+  const char *const *wanted_;
 };
 
 }  // namespace
 
-Problem scan(std::string_view text, Top &out, json_events::Events *events) {
+Problem scan(std::string_view text, Top &out, json_events::Events *events, const char *const *wanted) {
   out.is_object = false;
   out.members.clear();
+  out.members.reserve(wanted ? 8 : 16);
   thread_local Walker::State state;
   if (events) {
     events->clear();
@@ -290,7 +300,7 @@ Problem scan(std::string_view text, Top &out, json_events::Events *events) {
   od::document doc;
   if (state.parser.iterate(state.padded.data(), text.size(), state.padded.size()).get(doc) != simdjson::SUCCESS)
     return Problem::kSyntax;
-  Walker w(out, state, events);
+  Walker w(out, state, events, wanted);
   return w.root(doc);
 }
 

@@ -35,18 +35,26 @@ struct TopValue {
   std::string string;
   std::vector<std::string> strings;  // kArray: its string elements (others are skipped)
 };
+// Whether two member names are equal (cheap tests first: most names here are short and
+// many have the same length).
+inline bool same_name(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && (a.empty() || (a[0] == b[0] && a.compare(b) == 0));
+}
 struct Top {
   bool is_object = false;
   std::vector<std::pair<std::string, TopValue>> members;
   const TopValue *find(std::string_view name) const {
     for (const auto &m : members)
-      if (m.first == name) return &m.second;
+      if (same_name(m.first, name)) return &m.second;
     return nullptr;
   }
 };
 // With `events`, also records every value of the document, in order (strings unescaped,
 // numbers as their JSON text unless they fit int64); on failure the events are unspecified.
+// With `wanted` (a list ending in nullptr), only top-level members of those names are
+// captured in `out` (the whole document is checked all the same).
 // Nesting deeper than 1000 levels is reported as kSyntax.
-Problem scan(std::string_view text, Top &out, json_events::Events *events = nullptr);
+Problem scan(std::string_view text, Top &out, json_events::Events *events = nullptr,
+             const char *const *wanted = nullptr);
 
 }  // namespace nova::jwt_json
