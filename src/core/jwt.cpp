@@ -42,12 +42,17 @@ void decode_part(std::string_view b64, std::string &out, const char *what) {
 }
 
 // The members the checks below read (others are validated, not captured).
-constexpr const char *kHeaderNames[] = {"alg", "crit", "b64", "kid", nullptr};
-constexpr const char *kClaimNames[] = {"exp", "nbf", "iat", "sub", "jti", "iss", "aud", nullptr};
+struct Names {
+  const std::string_view *names;
+  size_t count;
+};
+constexpr std::string_view kHeaderNames[] = {"alg", "crit", "b64", "kid"};
+constexpr std::string_view kClaimNames[] = {"exp", "nbf", "iat", "sub", "jti", "iss", "aud"};
+constexpr Names kHeader{kHeaderNames, 4}, kClaims{kClaimNames, 7}, kNone{kHeaderNames, 0};
 
-void scan_part(const std::string &text, jwt_json::Top &out, const char *what,
-               json_events::Events *events = nullptr, const char *const *wanted = nullptr) {
-  auto problem = jwt_json::scan(text, out, events, wanted);
+void scan_part(const std::string &text, jwt_json::Top &out, const char *what, json_events::Events *events,
+               Names wanted) {
+  auto problem = jwt_json::scan(text, out, events, wanted.names, wanted.count);
   if (problem != jwt_json::Problem::kNone) malformed(std::string(what) + ": " + jwt_json::describe(problem));
 }
 
@@ -129,7 +134,7 @@ JwsVerified verify_jws(std::string_view token, const KeySet &keys, const std::ve
   std::string sig;
   decode_part(p.header_b64, out.header_json, "header");
   jwt_json::Top header;
-  scan_part(out.header_json, header, "header", nullptr, kHeaderNames);
+  scan_part(out.header_json, header, "header", nullptr, kHeader);
   Header h = check_header(header);  // before the other parts: alg "none" is reported as such
   decode_part(p.payload_b64, out.payload, "payload");
   if (p.signature_b64.empty()) malformed("empty signature");
@@ -166,7 +171,7 @@ Verified verify(std::string_view token, const KeySet &keys, const VerifyOptions 
   JwsVerified jws = verify_jws(token, keys, opts.algorithms);
   Verified v;
   jwt_json::Top claims;
-  scan_part(jws.payload, claims, "payload", &v.claims, kClaimNames);
+  scan_part(jws.payload, claims, "payload", &v.claims, kClaims);
   v.exp = number_claim(claims, "exp");
   v.nbf = number_claim(claims, "nbf");
   v.iat = number_claim(claims, "iat");
@@ -210,9 +215,8 @@ Decoded decode_unverified(std::string_view token) {
   decode_part(p.payload_b64, d.payload_json, "payload");
   decode_part(p.signature_b64, sig, "signature");
   jwt_json::Top top;
-  static constexpr const char *kNoNames[] = {nullptr};  // structure only: nothing is read
-  scan_part(d.header_json, top, "header", nullptr, kNoNames);
-  scan_part(d.payload_json, top, "payload", nullptr, kNoNames);
+  scan_part(d.header_json, top, "header", nullptr, kNone);  // structure only: nothing is read
+  scan_part(d.payload_json, top, "payload", nullptr, kNone);
   return d;
 }
 

@@ -88,8 +88,8 @@ class Walker {
     std::vector<std::string_view> names;  // member names of the open objects, outermost first
   };
 
-  Walker(Top &out, State &state, json_events::Events *events, const char *const *wanted)
-      : out_(out), names_(state.names), events_(events), wanted_(wanted) {
+  Walker(Top &out, State &state, json_events::Events *events, const std::string_view *wanted, size_t n_wanted)
+      : out_(out), names_(state.names), events_(events), wanted_(wanted), n_wanted_(n_wanted) {
     names_.clear();
   }
 
@@ -262,8 +262,8 @@ class Walker {
 
   bool is_wanted(std::string_view name) const {
     if (wanted_ == nullptr) return true;
-    for (const char *const *w = wanted_; *w; w++)
-      if (same_name(name, *w)) return true;
+    for (size_t i = 0; i < n_wanted_; i++)
+      if (same_name(name, wanted_[i])) return true;
     return false;
   }
 
@@ -279,12 +279,14 @@ class Walker {
   Top &out_;
   std::vector<std::string_view> &names_;
   json_events::Events *events_;
-  const char *const *wanted_;
+  const std::string_view *wanted_;
+  size_t n_wanted_;
 };
 
 }  // namespace
 
-Problem scan(std::string_view text, Top &out, json_events::Events *events, const char *const *wanted) {
+Problem scan(std::string_view text, Top &out, json_events::Events *events, const std::string_view *wanted,
+             size_t n_wanted) {
   out.is_object = false;
   out.members.clear();
   out.members.reserve(wanted ? 8 : 16);
@@ -300,7 +302,7 @@ Problem scan(std::string_view text, Top &out, json_events::Events *events, const
   od::document doc;
   if (state.parser.iterate(state.padded.data(), text.size(), state.padded.size()).get(doc) != simdjson::SUCCESS)
     return Problem::kSyntax;
-  Walker w(out, state, events, wanted);
+  Walker w(out, state, events, wanted, n_wanted);
   return w.root(doc);
 }
 

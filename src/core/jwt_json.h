@@ -51,10 +51,10 @@ struct Top {
 };
 // With `events`, also records every value of the document, in order (strings unescaped,
 // numbers as their JSON text unless they fit int64); on failure the events are unspecified.
-// With `wanted` (a list ending in nullptr), only top-level members of those names are
-// captured in `out` (the whole document is checked all the same).
+// With `wanted` (n_wanted names), only top-level members of those names are captured in
+// `out` (the whole document is checked all the same).
 // Nesting deeper than 1000 levels is reported as kSyntax.
 Problem scan(std::string_view text, Top &out, json_events::Events *events = nullptr,
-             const char *const *wanted = nullptr);
+             const std::string_view *wanted = nullptr, size_t n_wanted = 0);
 
 }  // namespace nova::jwt_json
