@@ -89,6 +89,13 @@ KeyCache g_key_cache;
 
 std::string_view text_view(text *t) { return std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)); }
 
+// Whether the token has exactly two dots (memchr-based: a byte loop was 4 % of a verify).
+bool three_parts(std::string_view token) {
+  size_t d1 = token.find('.');
+  size_t d2 = d1 == std::string_view::npos ? d1 : token.find('.', d1 + 1);
+  return d2 != std::string_view::npos && token.find('.', d2 + 1) == std::string_view::npos;
+}
+
 Datum jsonb_from(const std::string &json_text) {
   Datum d = 0;
   nova::pg::guard([&] { d = DirectFunctionCall1(jsonb_in, CStringGetDatum(json_text.c_str())); });
@@ -236,7 +243,7 @@ NOVA_FUNCTION(nova_jwt_verify) {
   opts.now = now;
   opts.leeway = nova_guc_jwt_leeway;
   // Structure before key: a malformed token is reported as such even with a bad key.
-  if (token.size() > nova::jwt::kMaxTokenBytes || std::count(token.begin(), token.end(), '.') != 2)
+  if (token.size() > nova::jwt::kMaxTokenBytes || !three_parts(token))
     nova::jwt::decode_unverified(token);  // throws the structural error
   const nova::jwt::KeySet &keys = g_key_cache.get(key, nova::jwt::KeyPurpose::kVerify);
   nova::jwt::Verified v = nova::jwt::verify(token, keys, opts);
