@@ -70,14 +70,14 @@ Header check_header(const jwt_json::Top &h) {
   const auto *a = h.find("alg");
   if (a == nullptr || a->kind != Kind::kString) malformed("header alg missing or not a string");
   auto alg = alg_from_name(a->string);
-  if (!alg) fail("jwt algorithm not allowed", "algorithm \"" + a->string.substr(0, 32) + "\" is not supported");
+  if (!alg) fail("jwt algorithm not allowed", "algorithm \"" + std::string(a->string.substr(0, 32)) + "\" is not supported");
   if (h.find("crit")) malformed("crit header parameters are not supported");
   if (const auto *b = h.find("b64"); b && !(b->kind == Kind::kBool && b->boolean))
     malformed("unencoded payloads (b64) are not supported");
   Header out{*alg, {}, false};
   if (const auto *k = h.find("kid")) {
     if (k->kind != Kind::kString) malformed("header kid is not a string");
-    out.kid = k->string;
+    out.kid.assign(k->string);
     out.has_kid = true;
   }
   return out;
@@ -108,7 +108,7 @@ std::optional<double> number_claim(const jwt_json::Top &claims, const char *name
   return v->number;
 }
 
-std::string string_claim(const jwt_json::Top &claims, const char *name) {
+std::string_view string_claim(const jwt_json::Top &claims, const char *name) {
   const auto *v = claims.find(name);
   if (v == nullptr) return {};
   if (v->kind != Kind::kString) malformed(std::string(name) + " is not a string");
@@ -133,7 +133,7 @@ JwsVerified verify_jws(std::string_view token, const KeySet &keys, const std::ve
   JwsVerified out;
   std::string sig;
   decode_part(p.header_b64, out.header_json, "header");
-  jwt_json::Top header;
+  thread_local jwt_json::Top header;  // reused: its member list keeps its capacity
   scan_part(out.header_json, header, "header", nullptr, kHeader);
   Header h = check_header(header);  // before the other parts: alg "none" is reported as such
   decode_part(p.payload_b64, out.payload, "payload");
@@ -170,14 +170,14 @@ void check_time_claims(const std::optional<double> &exp, const std::optional<dou
 Verified verify(std::string_view token, const KeySet &keys, const VerifyOptions &opts) {
   JwsVerified jws = verify_jws(token, keys, opts.algorithms);
   Verified v;
-  jwt_json::Top claims;
+  thread_local jwt_json::Top claims;  // reused: its member list keeps its capacity
   scan_part(jws.payload, claims, "payload", &v.claims, kClaims);
   v.exp = number_claim(claims, "exp");
   v.nbf = number_claim(claims, "nbf");
   v.iat = number_claim(claims, "iat");
-  v.sub = string_claim(claims, "sub");
-  v.jti = string_claim(claims, "jti");
-  std::string iss = string_claim(claims, "iss");
+  v.sub.assign(string_claim(claims, "sub"));
+  v.jti.assign(string_claim(claims, "jti"));
+  std::string_view iss = string_claim(claims, "iss");
   check_time_claims(v.exp, v.nbf, v.iat, opts.now, opts.leeway);
   if (opts.issuer && (!claims.find("iss") || iss != *opts.issuer)) fail("jwt issuer invalid");
   if (opts.audience) {

@@ -202,9 +202,9 @@ class Walker {
         emit_text(Ev::kString, s);
         if (member) {
           member->kind = TopValue::Kind::kString;
-          member->string.assign(s);
+          member->string = s;
         } else if (array_of) {
-          array_of->strings.emplace_back(s);
+          array_of->strings.push_back(s);
         }
         return Problem::kNone;
       }

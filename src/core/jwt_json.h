@@ -28,12 +28,14 @@ namespace nova::jwt_json {
 // A fast validating scan (simdjson On Demand, no DOM) that applies the same rules as
 // parse() and captures the top-level members: scalars, and the string elements of
 // top-level arrays. Used for JOSE headers and JWT claims on the verification path.
+// The strings view the scanner's per-thread buffer: they stay valid until the next scan()
+// on the same thread (read them, or copy them, before scanning again).
 struct TopValue {
   enum class Kind { kNull, kBool, kNumber, kString, kArray, kObject } kind = Kind::kNull;
   bool boolean = false;
   double number = 0;
-  std::string string;
-  std::vector<std::string> strings;  // kArray: its string elements (others are skipped)
+  std::string_view string;
+  std::vector<std::string_view> strings;  // kArray: its string elements (others are skipped)
 };
 // Whether two member names are equal (cheap tests first: most names here are short and
 // many have the same length).
