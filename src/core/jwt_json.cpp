@@ -99,8 +99,12 @@ class Walker {
     std::vector<std::string_view> names;  // member names of the open objects, outermost first
   };
 
-  Walker(Top &out, State &state, json_events::Events *events, const std::string_view *wanted, size_t n_wanted)
-      : out_(out), names_(state.names), events_(events), wanted_(wanted), n_wanted_(n_wanted) {
+  // may_hold_nul: whether the text contains the escape \u0000, the only way a string can hold
+  // U+0000 (stage 1 rejects raw control characters); without it no string needs checking.
+  Walker(Top &out, State &state, json_events::Events *events, const std::string_view *wanted, size_t n_wanted,
+         bool may_hold_nul)
+      : out_(out), names_(state.names), events_(events), wanted_(wanted), n_wanted_(n_wanted),
+        may_hold_nul_(may_hold_nul) {
     names_.clear();
   }
 
@@ -147,7 +151,7 @@ class Walker {
       if (field.error() != simdjson::SUCCESS) return Problem::kSyntax;
       std::string_view name;
       if (field.unescaped_key().get(name) != simdjson::SUCCESS) return Problem::kSyntax;
-      if (name.find('\0') != std::string_view::npos) return Problem::kNulCharacter;
+      if (may_hold_nul_ && name.find('\0') != std::string_view::npos) return Problem::kNulCharacter;
       emit_text(Ev::kKey, name);
       names_.push_back(name);
       TopValue *member = nullptr;
@@ -198,7 +202,7 @@ class Walker {
       case od::json_type::string: {
         std::string_view s;
         if (v.get_string().get(s) != simdjson::SUCCESS) return Problem::kSyntax;
-        if (s.find('\0') != std::string_view::npos) return Problem::kNulCharacter;
+        if (may_hold_nul_ && s.find('\0') != std::string_view::npos) return Problem::kNulCharacter;
         emit_text(Ev::kString, s);
         if (member) {
           member->kind = TopValue::Kind::kString;
@@ -292,6 +296,7 @@ class Walker {
   json_events::Events *events_;
   const std::string_view *wanted_;
   size_t n_wanted_;
+  bool may_hold_nul_;
 };
 
 }  // namespace
@@ -313,7 +318,7 @@ Problem scan(std::string_view text, Top &out, json_events::Events *events, const
   od::document doc;
   if (state.parser.iterate(state.padded.data(), text.size(), state.padded.size()).get(doc) != simdjson::SUCCESS)
     return Problem::kSyntax;
-  Walker w(out, state, events, wanted, n_wanted);
+  Walker w(out, state, events, wanted, n_wanted, text.find("\\u0000") != std::string_view::npos);
   return w.root(doc);
 }
 
