@@ -1,4 +1,5 @@
-// Strict JSON parsing for JOSE headers, JWT claims and JWKs (nlohmann-json).
+// Strict JSON parsing for JOSE headers, JWT claims and JWKs: parse() on nlohmann-json (a DOM),
+// scan() on simdjson On Demand (the verification path).
 // Rejects duplicate member names at any depth and strings holding U+0000
 // (PostgreSQL's jsonb cannot store them), so what nova checks is exactly
 // what jsonb later shows.
