@@ -52,7 +52,7 @@ ifneq ($(NOVA_SANITIZE),)
 PG_CXXFLAGS += -fsanitize=$(NOVA_SANITIZE)
 SHLIB_LINK  += -fsanitize=$(NOVA_SANITIZE)
 endif
-SHLIB_LINK += -lstdc++ -lrdkafka -lssl -lcrypto
+SHLIB_LINK += -lstdc++ -lrdkafka -lsimdjson -lssl -lcrypto
 # Skip LLVM bitcode: nothing here benefits from JIT inlining and clang warns on PG headers in C++17.
 override with_llvm = no
 
@@ -84,7 +84,7 @@ build/unit/%.o: %.cpp $(wildcard src/core/*.h)
 	@mkdir -p $(dir $@)
 	$(CXX) $(UNIT_CXXFLAGS) -c -o $@ $<
 build/unit_tests: $(UNIT_OBJS)
-	$(CXX) $(UNIT_CXXFLAGS) -o $@ $(UNIT_OBJS) -lgtest -lgtest_main -lpthread -lssl -lcrypto
+	$(CXX) $(UNIT_CXXFLAGS) -o $@ $(UNIT_OBJS) -lgtest -lgtest_main -lpthread -lsimdjson -lssl -lcrypto
 unit: build/unit_tests
 .PHONY: unit
 
@@ -98,7 +98,7 @@ build/fuzzobj/%.o: %.cpp $(wildcard src/core/*.h)
 	clang++ $(FUZZ_CXXFLAGS) -c -o $@ $<
 build/fuzz/%: test/fuzz/%.cpp $(FUZZ_CORE_OBJS)
 	@mkdir -p build/fuzz
-	clang++ $(FUZZ_CXXFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_CORE_OBJS) -lssl -lcrypto
+	clang++ $(FUZZ_CXXFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_CORE_OBJS) -lsimdjson -lssl -lcrypto
 fuzz: $(FUZZ_BINS)
 .PHONY: fuzz
 

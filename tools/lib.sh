@@ -18,7 +18,7 @@ nova_sudo() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # The packages everything here needs (runtime, build, tests).
 NOVA_PACKAGES=(
   postgresql-15 postgresql-server-dev-15 postgresql-contrib
-  librdkafka-dev libssl-dev nlohmann-json3-dev
+  librdkafka-dev libssl-dev nlohmann-json3-dev libsimdjson-dev
   g++ make clang libclang-rt-14-dev libgtest-dev
   kcat python3-kafka valgrind json-schema-test-suite libipc-run-perl
   prometheus prometheus-postgres-exporter

@@ -15,6 +15,18 @@ constexpr std::array<int8_t, 256> make_table() {
   return t;
 }
 constexpr std::array<int8_t, 256> kTable = make_table();
+
+// The same table four times, each value already shifted to its place in a 24-bit group, and
+// kBad (a bit no valid group has) for characters outside the alphabet: one OR per character
+// and one test per group of four.
+constexpr uint32_t kBad = 1u << 31;
+constexpr std::array<uint32_t, 256> make_shifted(int shift) {
+  std::array<uint32_t, 256> t{};
+  for (int i = 0; i < 256; i++) t[i] = kTable[i] < 0 ? kBad : static_cast<uint32_t>(kTable[i]) << shift;
+  return t;
+}
+constexpr std::array<uint32_t, 256> kShift18 = make_shifted(18), kShift12 = make_shifted(12),
+                                    kShift6 = make_shifted(6), kShift0 = make_shifted(0);
 }  // namespace
 
 std::string encode(std::string_view in) {
@@ -51,9 +63,8 @@ bool decode(std::string_view in, std::string &out) {
   const auto *p = reinterpret_cast<const unsigned char *>(in.data());
   size_t i = 0;
   for (; i + 4 <= n; i += 4) {
-    int a = kTable[p[i]], b = kTable[p[i + 1]], c = kTable[p[i + 2]], d = kTable[p[i + 3]];
-    if ((a | b | c | d) < 0) return false;
-    uint32_t v = (uint32_t(a) << 18) | (uint32_t(b) << 12) | (uint32_t(c) << 6) | uint32_t(d);
+    uint32_t v = kShift18[p[i]] | kShift12[p[i + 1]] | kShift6[p[i + 2]] | kShift0[p[i + 3]];
+    if (v & kBad) return false;
     *o++ = static_cast<unsigned char>(v >> 16);
     *o++ = static_cast<unsigned char>((v >> 8) & 0xff);
     *o++ = static_cast<unsigned char>(v & 0xff);

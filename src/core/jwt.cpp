@@ -41,9 +41,18 @@ void decode_part(std::string_view b64, std::string &out, const char *what) {
   if (!b64url::decode(b64, out)) malformed(std::string("invalid base64url in ") + what);
 }
 
-void scan_part(const std::string &text, jwt_json::Top &out, const char *what,
-               json_events::Events *events = nullptr) {
-  auto problem = jwt_json::scan(text, out, events);
+// The members the checks below read (others are validated, not captured).
+struct Names {
+  const std::string_view *names;
+  size_t count;
+};
+constexpr std::string_view kHeaderNames[] = {"alg", "crit", "b64", "kid"};
+constexpr std::string_view kClaimNames[] = {"exp", "nbf", "iat", "sub", "jti", "iss", "aud"};
+constexpr Names kHeader{kHeaderNames, 4}, kClaims{kClaimNames, 7}, kNone{kHeaderNames, 0};
+
+void scan_part(const std::string &text, jwt_json::Top &out, const char *what, json_events::Events *events,
+               Names wanted) {
+  auto problem = jwt_json::scan(text, out, events, wanted.names, wanted.count);
   if (problem != jwt_json::Problem::kNone) malformed(std::string(what) + ": " + jwt_json::describe(problem));
 }
 
@@ -61,14 +70,14 @@ Header check_header(const jwt_json::Top &h) {
   const auto *a = h.find("alg");
   if (a == nullptr || a->kind != Kind::kString) malformed("header alg missing or not a string");
   auto alg = alg_from_name(a->string);
-  if (!alg) fail("jwt algorithm not allowed", "algorithm \"" + a->string.substr(0, 32) + "\" is not supported");
+  if (!alg) fail("jwt algorithm not allowed", "algorithm \"" + std::string(a->string.substr(0, 32)) + "\" is not supported");
   if (h.find("crit")) malformed("crit header parameters are not supported");
   if (const auto *b = h.find("b64"); b && !(b->kind == Kind::kBool && b->boolean))
     malformed("unencoded payloads (b64) are not supported");
   Header out{*alg, {}, false};
   if (const auto *k = h.find("kid")) {
     if (k->kind != Kind::kString) malformed("header kid is not a string");
-    out.kid = k->string;
+    out.kid.assign(k->string);
     out.has_kid = true;
   }
   return out;
@@ -99,7 +108,7 @@ std::optional<double> number_claim(const jwt_json::Top &claims, const char *name
   return v->number;
 }
 
-std::string string_claim(const jwt_json::Top &claims, const char *name) {
+std::string_view string_claim(const jwt_json::Top &claims, const char *name) {
   const auto *v = claims.find(name);
   if (v == nullptr) return {};
   if (v->kind != Kind::kString) malformed(std::string(name) + " is not a string");
@@ -124,8 +133,8 @@ JwsVerified verify_jws(std::string_view token, const KeySet &keys, const std::ve
   JwsVerified out;
   std::string sig;
   decode_part(p.header_b64, out.header_json, "header");
-  jwt_json::Top header;
-  scan_part(out.header_json, header, "header");
+  thread_local jwt_json::Top header;  // reused: its member list keeps its capacity
+  scan_part(out.header_json, header, "header", nullptr, kHeader);
   Header h = check_header(header);  // before the other parts: alg "none" is reported as such
   decode_part(p.payload_b64, out.payload, "payload");
   if (p.signature_b64.empty()) malformed("empty signature");
@@ -161,14 +170,14 @@ void check_time_claims(const std::optional<double> &exp, const std::optional<dou
 Verified verify(std::string_view token, const KeySet &keys, const VerifyOptions &opts) {
   JwsVerified jws = verify_jws(token, keys, opts.algorithms);
   Verified v;
-  jwt_json::Top claims;
-  scan_part(jws.payload, claims, "payload", &v.claims);
+  thread_local jwt_json::Top claims;  // reused: its member list keeps its capacity
+  scan_part(jws.payload, claims, "payload", &v.claims, kClaims);
   v.exp = number_claim(claims, "exp");
   v.nbf = number_claim(claims, "nbf");
   v.iat = number_claim(claims, "iat");
-  v.sub = string_claim(claims, "sub");
-  v.jti = string_claim(claims, "jti");
-  std::string iss = string_claim(claims, "iss");
+  v.sub.assign(string_claim(claims, "sub"));
+  v.jti.assign(string_claim(claims, "jti"));
+  std::string_view iss = string_claim(claims, "iss");
   check_time_claims(v.exp, v.nbf, v.iat, opts.now, opts.leeway);
   if (opts.issuer && (!claims.find("iss") || iss != *opts.issuer)) fail("jwt issuer invalid");
   if (opts.audience) {
@@ -206,8 +215,8 @@ Decoded decode_unverified(std::string_view token) {
   decode_part(p.payload_b64, d.payload_json, "payload");
   decode_part(p.signature_b64, sig, "signature");
   jwt_json::Top top;
-  scan_part(d.header_json, top, "header");
-  scan_part(d.payload_json, top, "payload");
+  scan_part(d.header_json, top, "header", nullptr, kNone);  // structure only: nothing is read
+  scan_part(d.payload_json, top, "payload", nullptr, kNone);
   return d;
 }
 

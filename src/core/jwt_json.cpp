@@ -1,9 +1,21 @@
 #define NOVA_CORE_TRANSLATION_UNIT 1
 #include "core/jwt_json.h"
 
+// simdjson's own internal consistency asserts cost about a tenth of a scan; they are
+// compiled out here whatever the build's NDEBUG (only this file includes simdjson).
+#ifndef NDEBUG
+#define NDEBUG 1
+#define NOVA_RESTORE_ASSERT 1
+#endif
+#include <simdjson.h>
+#ifdef NOVA_RESTORE_ASSERT
+#undef NDEBUG
+#undef NOVA_RESTORE_ASSERT
+#include <cassert>  // assert() is live again for the rest of this file
+#endif
+
 #include <algorithm>
 #include <charconv>
-#include <limits>
 #include <set>
 #include <vector>
 
@@ -64,125 +76,212 @@ const char *describe(Problem p) {
 
 }  // namespace nova::jwt_json
 
+// The verification-path scan (scan()) uses simdjson's On Demand parser (libsimdjson): it
+// validates UTF-8 and string contents for the whole text up front, and every value is then
+// visited, so everything nlohmann's strict parse rejects is rejected here too
+// (test/unit/jwt_claims_events_test.cpp checks both agree). simdjson does not look for
+// duplicate member names; the walk below collects each object's names (views into the
+// parser's string buffer) and compares them when the object closes.
 namespace nova::jwt_json {
 namespace {
+namespace od = simdjson::ondemand;
+using Ev = json_events::Event::Kind;
 
-class ScanHandler : public nlohmann::json_sax<nlohmann::json> {
+// Nesting deeper than this is rejected as invalid JSON (the walk recurses once per level).
+constexpr size_t kMaxDepth = 1000;
+
+class Walker {
  public:
-  // Scratch buffers kept per thread between scans (their capacity is what is reused).
+  // Scratch kept per thread between scans (their capacity is what is reused).
   struct State {
-    std::vector<char> containers;
-    std::vector<std::vector<std::string>> levels;
-    std::vector<std::string_view> names;
+    od::parser parser;  // grows to the largest text seen (JWT parts are at most 16 KiB)
+    std::string padded;                   // the text plus SIMDJSON_PADDING bytes
+    std::vector<std::string_view> names;  // member names of the open objects, outermost first
   };
-  ScanHandler(Top &out, State &state, json_events::Events *events)
-      : out_(out), state_(state), containers_(state.containers), levels_(state.levels), events_(events) {
-    containers_.clear();
-  }
-  Problem problem = Problem::kNone;
 
-  bool null() override {
-    emit(Ev::kNull);
-    return scalar(TopValue::Kind::kNull);
+  // may_hold_nul: whether the text contains the escape \u0000, the only way a string can hold
+  // U+0000 (stage 1 rejects raw control characters); without it no string needs checking.
+  Walker(Top &out, State &state, json_events::Events *events, const std::string_view *wanted, size_t n_wanted,
+         bool may_hold_nul)
+      : out_(out), names_(state.names), events_(events), wanted_(wanted), n_wanted_(n_wanted),
+        may_hold_nul_(may_hold_nul) {
+    names_.clear();
   }
-  bool boolean(bool v) override {
-    emit(v ? Ev::kTrue : Ev::kFalse);
-    if (TopValue *t = scalar_target()) { t->kind = TopValue::Kind::kBool; t->boolean = v; }
-    return true;
-  }
-  bool number_integer(number_integer_t v) override {
-    if (events_) events_->events.push_back({Ev::kInteger, 0, 0, static_cast<int64_t>(v)});
-    return number(static_cast<double>(v));
-  }
-  bool number_unsigned(number_unsigned_t v) override {
-    if (events_) {
-      if (v <= static_cast<number_unsigned_t>(std::numeric_limits<int64_t>::max())) {
-        events_->events.push_back({Ev::kInteger, 0, 0, static_cast<int64_t>(v)});
-      } else {
-        char buf[24];
-        auto r = std::to_chars(buf, buf + sizeof buf, v);
-        emit_number(std::string_view(buf, static_cast<size_t>(r.ptr - buf)));
-      }
-    }
-    return number(static_cast<double>(v));
-  }
-  bool number_float(number_float_t v, const string_t &text) override {
-    // `text` is the number exactly as written (nlohmann's token buffer): jsonb keeps its scale.
-    if (events_) emit_number(text);
-    return number(v);
-  }
-  bool string(string_t &v) override {
-    if (v.find('\0') != std::string::npos) return fail(Problem::kNulCharacter);
-    emit_text(Ev::kString, v);
-    if (TopValue *t = scalar_target()) {
-      t->kind = TopValue::Kind::kString;
-      t->string = std::move(v);
-    } else if (containers_.size() == 2 && containers_[1] == 'a' && member_ != nullptr) {
-      member_->strings.push_back(std::move(v));
-    }
-    return true;
-  }
-  bool binary(binary_t &) override { return fail(Problem::kSyntax); }
-  bool start_object(std::size_t) override {
-    emit(Ev::kBeginObject);
-    if (containers_.empty()) out_.is_object = true;
-    else if (TopValue *t = scalar_target()) t->kind = TopValue::Kind::kObject;
-    containers_.push_back('o');
-    if (levels_.size() < containers_.size()) levels_.resize(containers_.size());
-    levels_[containers_.size() - 1].clear();
-    return true;
-  }
-  bool key(string_t &k) override {
-    if (k.find('\0') != std::string::npos) return fail(Problem::kNulCharacter);
-    emit_text(Ev::kKey, k);
-    if (containers_.size() == 1) {
-      // Top-level names are kept in out_.members only; end_object checks them for duplicates.
-      out_.members.emplace_back(std::move(k), TopValue{});
-      member_ = &out_.members.back().second;
-      pending_ = true;
+
+  // The document's root, which must be an object for the result to be kNone.
+  Problem root(od::document &doc) {
+    od::json_type type;
+    if (doc.type().get(type) != simdjson::SUCCESS) return Problem::kSyntax;
+    if (type == od::json_type::object) {
+      od::object obj;
+      if (doc.get_object().get(obj) != simdjson::SUCCESS) return Problem::kSyntax;
+      out_.is_object = true;
+      if (Problem p = object(obj, 0); p != Problem::kNone) return p;
+    } else if (type == od::json_type::array) {
+      od::array arr;
+      if (doc.get_array().get(arr) != simdjson::SUCCESS) return Problem::kSyntax;
+      if (Problem p = array(arr, 0); p != Problem::kNone) return p;
     } else {
-      levels_[containers_.size() - 1].push_back(k);
-    }
-    return true;
-  }
-  bool end_object() override {
-    if (containers_.size() == 1) {
-      if (out_.members.size() > 1) {
-        // The member strings no longer move (no more emplace_back at this level), so views are stable.
-        auto &names = state_.names;
-        names.clear();
-        for (const auto &m : out_.members) names.emplace_back(m.first);
-        std::sort(names.begin(), names.end());
-        if (std::adjacent_find(names.begin(), names.end()) != names.end()) return fail(Problem::kDuplicateKey);
+      // A lone scalar: valid JSON but not an object. The document-level getters also
+      // reject anything after the scalar.
+      simdjson::error_code e = simdjson::SUCCESS;
+      switch (type) {
+        case od::json_type::string: e = doc.get_string().error(); break;
+        case od::json_type::number: e = doc.get_double().error(); break;
+        case od::json_type::boolean: e = doc.get_bool().error(); break;
+        default: {
+          bool is_null = false;
+          e = doc.is_null().get(is_null);
+          if (e == simdjson::SUCCESS && !is_null) e = simdjson::N_ATOM_ERROR;
+        }
       }
-    } else {
-      auto &level = levels_[containers_.size() - 1];
-      if (level.size() > 1) {
-        std::sort(level.begin(), level.end());
-        if (std::adjacent_find(level.begin(), level.end()) != level.end()) return fail(Problem::kDuplicateKey);
-      }
+      return e == simdjson::SUCCESS ? Problem::kNotObject : Problem::kSyntax;
     }
-    containers_.pop_back();
-    emit(Ev::kEndObject);
-    return true;
-  }
-  bool start_array(std::size_t) override {
-    emit(Ev::kBeginArray);
-    if (TopValue *t = scalar_target()) t->kind = TopValue::Kind::kArray;
-    containers_.push_back('a');
-    return true;
-  }
-  bool end_array() override {
-    containers_.pop_back();
-    emit(Ev::kEndArray);
-    return true;
-  }
-  bool parse_error(std::size_t, const std::string &, const nlohmann::detail::exception &) override {
-    return fail(Problem::kSyntax);
+    // Nothing may follow the root value.
+    if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return Problem::kSyntax;
+    return out_.is_object ? Problem::kNone : Problem::kNotObject;
   }
 
  private:
-  using Ev = json_events::Event::Kind;
+  Problem object(od::object &obj, size_t depth) {
+    if (depth >= kMaxDepth) return Problem::kSyntax;
+    emit(Ev::kBeginObject);
+    const size_t first = names_.size();
+    for (auto field : obj) {
+      if (field.error() != simdjson::SUCCESS) return Problem::kSyntax;
+      std::string_view name;
+      if (field.unescaped_key().get(name) != simdjson::SUCCESS) return Problem::kSyntax;
+      if (may_hold_nul_ && name.find('\0') != std::string_view::npos) return Problem::kNulCharacter;
+      emit_text(Ev::kKey, name);
+      names_.push_back(name);
+      TopValue *member = nullptr;
+      if (depth == 0 && is_wanted(name)) {
+        out_.members.emplace_back(std::string(name), TopValue{});
+        member = &out_.members.back().second;
+      }
+      od::value v;
+      if (field.value().get(v) != simdjson::SUCCESS) return Problem::kSyntax;
+      if (Problem p = value(v, depth + 1, member); p != Problem::kNone) return p;
+    }
+    if (!unique(first)) return Problem::kDuplicateKey;
+    names_.resize(first);
+    emit(Ev::kEndObject);
+    return Problem::kNone;
+  }
+
+  Problem array(od::array &arr, size_t depth, TopValue *member = nullptr) {
+    if (depth >= kMaxDepth) return Problem::kSyntax;
+    emit(Ev::kBeginArray);
+    for (auto element : arr) {
+      od::value v;
+      if (element.get(v) != simdjson::SUCCESS) return Problem::kSyntax;
+      if (Problem p = value(v, depth + 1, nullptr, member); p != Problem::kNone) return p;
+    }
+    emit(Ev::kEndArray);
+    return Problem::kNone;
+  }
+
+  // `member`: the top-level member this value is (its TopValue); `array_of`: the top-level
+  // member whose array holds this value (string elements are captured).
+  Problem value(od::value &v, size_t depth, TopValue *member, TopValue *array_of = nullptr) {
+    od::json_type type;
+    if (v.type().get(type) != simdjson::SUCCESS) return Problem::kSyntax;
+    switch (type) {
+      case od::json_type::object: {
+        od::object obj;
+        if (v.get_object().get(obj) != simdjson::SUCCESS) return Problem::kSyntax;
+        if (member) member->kind = TopValue::Kind::kObject;
+        return object(obj, depth);
+      }
+      case od::json_type::array: {
+        od::array arr;
+        if (v.get_array().get(arr) != simdjson::SUCCESS) return Problem::kSyntax;
+        if (member) member->kind = TopValue::Kind::kArray;
+        return array(arr, depth, member);
+      }
+      case od::json_type::string: {
+        std::string_view s;
+        if (v.get_string().get(s) != simdjson::SUCCESS) return Problem::kSyntax;
+        if (may_hold_nul_ && s.find('\0') != std::string_view::npos) return Problem::kNulCharacter;
+        emit_text(Ev::kString, s);
+        if (member) {
+          member->kind = TopValue::Kind::kString;
+          member->string = s;
+        } else if (array_of) {
+          array_of->strings.push_back(s);
+        }
+        return Problem::kNone;
+      }
+      case od::json_type::number: return number(v, member);
+      case od::json_type::boolean: {
+        bool b;
+        if (v.get_bool().get(b) != simdjson::SUCCESS) return Problem::kSyntax;
+        emit(b ? Ev::kTrue : Ev::kFalse);
+        if (member) {
+          member->kind = TopValue::Kind::kBool;
+          member->boolean = b;
+        }
+        return Problem::kNone;
+      }
+      case od::json_type::null: {
+        bool is_null = false;
+        if (v.is_null().get(is_null) != simdjson::SUCCESS || !is_null) return Problem::kSyntax;
+        emit(Ev::kNull);
+        if (member) member->kind = TopValue::Kind::kNull;
+        return Problem::kNone;
+      }
+    }
+    return Problem::kSyntax;
+  }
+
+  // A number keeps its text exactly (jsonb's numeric_in reads it: scale and digits survive);
+  // an integer that fits int64 travels as its value. simdjson's parse checks the grammar.
+  Problem number(od::value &v, TopValue *member) {
+    std::string_view text = v.raw_json_token();  // may carry the whitespace that follows
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\n' || text.back() == '\r' || text.back() == '\t'))
+      text.remove_suffix(1);
+    double d;
+    if (v.get_double().get(d) != simdjson::SUCCESS) return Problem::kSyntax;
+    if (member) {
+      member->kind = TopValue::Kind::kNumber;
+      member->number = d;
+    }
+    if (events_ == nullptr) return Problem::kNone;
+    if (text.find_first_of(".eE") == std::string_view::npos) {
+      int64_t i;
+      auto r = std::from_chars(text.data(), text.data() + text.size(), i);
+      if (r.ec == std::errc() && r.ptr == text.data() + text.size()) {
+        events_->events.push_back({Ev::kInteger, 0, 0, i});
+        return Problem::kNone;
+      }
+    }
+    emit_text(Ev::kNumber, text);
+    events_->text.push_back('\0');  // numeric_in wants a C string
+    return Problem::kNone;
+  }
+
+  // Whether the names of the object that began at names_[first] are all different.
+  bool unique(size_t first) const {
+    const size_t n = names_.size() - first;
+    if (n < 2) return true;
+    if (n <= 16) {
+      for (size_t i = first; i < names_.size(); i++)
+        for (size_t j = i + 1; j < names_.size(); j++)
+          if (same_name(names_[i], names_[j])) return false;
+      return true;
+    }
+    std::vector<std::string_view> sorted(names_.begin() + static_cast<std::ptrdiff_t>(first), names_.end());
+    std::sort(sorted.begin(), sorted.end());
+    return std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end();
+  }
+
+  bool is_wanted(std::string_view name) const {
+    if (wanted_ == nullptr) return true;
+    for (size_t i = 0; i < n_wanted_; i++)
+      if (same_name(name, wanted_[i])) return true;
+    return false;
+  }
+
   void emit(Ev kind) {
     if (events_) events_->events.push_back({kind, 0, 0, 0});
   }
@@ -191,62 +290,36 @@ class ScanHandler : public nlohmann::json_sax<nlohmann::json> {
     events_->events.push_back({kind, static_cast<uint32_t>(events_->text.size()), static_cast<uint32_t>(v.size()), 0});
     events_->text.append(v);
   }
-  void emit_number(std::string_view v) {
-    emit_text(Ev::kNumber, v);
-    events_->text.push_back('\0');  // numeric_in wants a C string
-  }
-  // The member a value directly inside the top-level object belongs to (once).
-  TopValue *scalar_target() {
-    if (containers_.size() == 1 && containers_[0] == 'o' && pending_) {
-      pending_ = false;
-      return member_;
-    }
-    return nullptr;
-  }
-  bool scalar(TopValue::Kind kind) {
-    if (TopValue *t = scalar_target()) t->kind = kind;
-    return true;
-  }
-  bool number(double v) {
-    if (TopValue *t = scalar_target()) { t->kind = TopValue::Kind::kNumber; t->number = v; }
-    return true;
-  }
-  bool fail(Problem p) {
-    if (problem == Problem::kNone) problem = p;
-    return false;
-  }
 
   Top &out_;
-  State &state_;
-  std::vector<char> &containers_;                 // 'o' / 'a' from the outside in
-  std::vector<std::vector<std::string>> &levels_;  // member names per open nested object (index ≥ 1)
+  std::vector<std::string_view> &names_;
   json_events::Events *events_;
-  TopValue *member_ = nullptr;  // the last top-level member, re-taken after every emplace_back
-  bool pending_ = false;
+  const std::string_view *wanted_;
+  size_t n_wanted_;
+  bool may_hold_nul_;
 };
 
 }  // namespace
 
-Problem scan(std::string_view text, Top &out, json_events::Events *events) {
+Problem scan(std::string_view text, Top &out, json_events::Events *events, const std::string_view *wanted,
+             size_t n_wanted) {
   out.is_object = false;
   out.members.clear();
-  out.members.reserve(16);
-  thread_local ScanHandler::State state;
+  out.members.reserve(wanted ? 8 : 16);
+  thread_local Walker::State state;
   if (events) {
     events->clear();
     events->events.reserve(32);
-    events->text.reserve(text.size());
+    events->text.reserve(text.size() + 16);
   }
-  ScanHandler h(out, state, events);
-  bool ok;
-  try {
-    ok = nlohmann::json::sax_parse(text.begin(), text.end(), &h, nlohmann::json::input_format_t::json, true, false);
-  } catch (const nlohmann::json::exception &) {
+  // simdjson reads up to SIMDJSON_PADDING bytes past the text; they are kept in a reused buffer.
+  state.padded.assign(text.data(), text.size());
+  state.padded.append(simdjson::SIMDJSON_PADDING, ' ');
+  od::document doc;
+  if (state.parser.iterate(state.padded.data(), text.size(), state.padded.size()).get(doc) != simdjson::SUCCESS)
     return Problem::kSyntax;
-  }
-  if (!ok) return h.problem == Problem::kNone ? Problem::kSyntax : h.problem;
-  if (!out.is_object) return Problem::kNotObject;
-  return Problem::kNone;
+  Walker w(out, state, events, wanted, n_wanted, text.find("\\u0000") != std::string_view::npos);
+  return w.root(doc);
 }
 
 }  // namespace nova::jwt_json

@@ -146,6 +146,44 @@ TEST(JwtClaimsEvents, NumbersKeepTheirText) {
   EXPECT_EQ(integers, (std::vector<int64_t>{-7}));
 }
 
+TEST(JwtClaimsEvents, NulOnlyThroughTheEscape) {
+  using nova::jwt_json::Problem;
+  nova::jwt_json::Top top;
+  Events ev;
+  EXPECT_EQ(nova::jwt_json::scan(R"({"a":"x\u0000"})", top, &ev), Problem::kNulCharacter);
+  EXPECT_EQ(nova::jwt_json::scan(R"({"a\u0000":1})", top, &ev), Problem::kNulCharacter);
+  EXPECT_EQ(nova::jwt_json::scan(R"({"a":{"b":["\u0000"]}})", top, &ev), Problem::kNulCharacter);
+  // An escaped backslash followed by the text u0000: no U+0000 in the value.
+  ASSERT_EQ(nova::jwt_json::scan(R"({"a":"\\u0000","b":"\u0000"})", top, &ev), Problem::kNulCharacter);
+  ASSERT_EQ(nova::jwt_json::scan(R"({"a":"\\u0000"})", top, &ev), Problem::kNone);
+  ASSERT_NE(top.find("a"), nullptr);
+  EXPECT_EQ(top.find("a")->string, "\\u0000");
+}
+
+TEST(JwtClaimsEvents, DuplicatesInLargeObjectsAndDeepNesting) {
+  using nova::jwt_json::Problem;
+  nova::jwt_json::Top top;
+  std::string many = "{";
+  for (int i = 0; i < 40; i++) many += (i ? ",\"n" : "\"n") + std::to_string(i) + "\":" + std::to_string(i);
+  EXPECT_EQ(nova::jwt_json::scan(many + "}", top), Problem::kNone);
+  EXPECT_EQ(top.members.size(), 40u);
+  EXPECT_EQ(nova::jwt_json::scan(many + ",\"n17\":0}", top), Problem::kDuplicateKey);
+  EXPECT_EQ(nova::jwt_json::scan(R"({"a":[{"x":1,"y":{"z":1,"z":2}}]})", top), Problem::kDuplicateKey);
+  // Nesting: 900 levels are fine, 1001 are reported as invalid JSON.
+  auto nested = [](int levels) {
+    return "{\"a\":" + std::string(static_cast<size_t>(levels - 1), '[') + std::string(static_cast<size_t>(levels - 1), ']') + "}";
+  };
+  EXPECT_EQ(nova::jwt_json::scan(nested(900), top), Problem::kNone);
+  EXPECT_EQ(nova::jwt_json::scan(nested(1001), top), Problem::kSyntax);
+  // Nothing may follow the object; a non-object document is named as such.
+  EXPECT_EQ(nova::jwt_json::scan(R"({"a":1} {})", top), Problem::kSyntax);
+  EXPECT_EQ(nova::jwt_json::scan(R"({"a":1}})", top), Problem::kSyntax);
+  EXPECT_EQ(nova::jwt_json::scan(R"([1,2])", top), Problem::kNotObject);
+  EXPECT_EQ(nova::jwt_json::scan(R"("x")", top), Problem::kNotObject);
+  EXPECT_EQ(nova::jwt_json::scan(R"(nul)", top), Problem::kSyntax);
+  EXPECT_EQ(nova::jwt_json::scan(R"([1,])", top), Problem::kSyntax);
+}
+
 TEST(JwtClaimsEvents, VerifyCarriesTheClaimsAsEvents) {
   const std::string key(32, 'k');
   Gen g{std::mt19937(7)};
