@@ -19,7 +19,12 @@ bool Conn::reconnect() {
 }
 
 // nova.tracestate exists only in nova builds that have it: set it only where it exists.
+// The session plans each prepared statement once (generic plans): every statement
+// here is a short parameterised lookup or write whose best plan does not depend on
+// the values, and left to choose, PostgreSQL kept re-planning some of them (custom
+// plans) on every request (docs/service.md, "One request = one transaction").
 void Conn::probe() {
+  PQclear(PQexec(conn_, "SET plan_cache_mode = force_generic_plan"));
   PGresult* r = PQexec(conn_, "SELECT pg_catalog.current_setting('nova.tracestate', true) IS NOT NULL");
   has_tracestate = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
                    std::strcmp(PQgetvalue(r, 0, 0), "t") == 0;
