@@ -83,36 +83,54 @@ cluster_ticks() {
 }
 HZ=$(getconf CLK_TCK)
 
-declare -A SUM CPU TXN
-for v in "${VARIANTS[@]}"; do SUM[$v]=0; CPU[$v]=0; TXN[$v]=0; done
-nova_log "outbox insert benchmark: $ROUNDS rounds x ${SECONDS_PER_RUN}s per variant, $CLIENTS clients"
-for r in $(seq 1 "$ROUNDS"); do
-  for v in "${VARIANTS[@]}"; do
-    nova_psql -c "TRUNCATE nova.outbox" -c "CHECKPOINT" >/dev/null
-    t0=$(cluster_ticks)
-    out=$(pgbench -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T "$SECONDS_PER_RUN" -f "$WORK/$v.sql" 2>&1) \
-      || { echo "$out"; nova_die "pgbench failed for $v"; }
-    sleep 0.5  # let the postmaster reap the benchmark's backends (their CPU moves to cutime)
-    t1=$(cluster_ticks)
-    tps=$(grep -oP 'tps = \K[0-9.]+(?= \(without)' <<<"$out")
-    n=$(grep -oP 'number of transactions actually processed: \K[0-9]+' <<<"$out")
-    us=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$n" 'BEGIN { printf "%.1f", d * 1e6 / hz / n }')
-    printf 'round %d  %-13s %10.1f tps  %7.1f us server CPU/txn\n' "$r" "$v" "$tps" "$us"
-    SUM[$v]=$(awk -v a="${SUM[$v]}" -v b="$tps" 'BEGIN { print a + b }')
-    CPU[$v]=$((CPU[$v] + t1 - t0)); TXN[$v]=$((TXN[$v] + n))
+# One phase: ROUNDS interleaved rounds of the variants, then the table of means.
+#   phase LABEL RELAYED VARIANT...   (RELAYED=1: each run lasts until the relay has
+#   drained the outbox, and the table adds the CPU per event against plain's)
+phase() {
+  local label="$1" relayed="$2"; shift 2
+  local -a vs=("$@")
+  local -A sum cpu txn
+  local v r t0 t1 out tps n us
+  for v in "${vs[@]}"; do sum[$v]=0; cpu[$v]=0; txn[$v]=0; done
+  for r in $(seq 1 "$ROUNDS"); do
+    for v in "${vs[@]}"; do
+      if [ "$relayed" = 1 ]; then nova_psql -c "CHECKPOINT" >/dev/null
+      else nova_psql -c "TRUNCATE nova.outbox" -c "CHECKPOINT" >/dev/null; fi
+      t0=$(cluster_ticks)
+      out=$(pgbench -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T "$SECONDS_PER_RUN" -f "$WORK/$v.sql" 2>&1) \
+        || { echo "$out"; nova_die "pgbench failed for $v"; }
+      [ "$relayed" = 1 ] && { nova_relay_wait_drained 300 || nova_die "outbox not drained after $v"; }
+      sleep 0.5  # let the postmaster reap the benchmark's backends (their CPU moves to cutime)
+      t1=$(cluster_ticks)
+      tps=$(grep -oP 'tps = \K[0-9.]+(?= \(without)' <<<"$out")
+      n=$(grep -oP 'number of transactions actually processed: \K[0-9]+' <<<"$out")
+      us=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$n" 'BEGIN { printf "%.1f", d * 1e6 / hz / n }')
+      printf 'round %d  %-13s %10.1f tps  %7.1f us server CPU/txn%s\n' "$r" "$v" "$tps" "$us" \
+        "$([ "$relayed" = 1 ] && echo ' (relay included)')"
+      sum[$v]=$(awk -v a="${sum[$v]}" -v b="$tps" 'BEGIN { print a + b }')
+      cpu[$v]=$((cpu[$v] + t1 - t0)); txn[$v]=$((txn[$v] + n))
+    done
   done
-done
+  local plain plain_cpu
+  plain=$(awk -v s="${sum[plain]}" -v n="$ROUNDS" 'BEGIN { print s / n }')
+  plain_cpu=$(awk -v c="${cpu[plain]}" -v n="${txn[plain]}" -v hz="$HZ" 'BEGIN { print c * 1e6 / hz / n }')
+  echo
+  echo "$label:"
+  printf '%-13s %10s %8s %12s %13s%s\n' variant "mean tps" "vs plain" "CPU us/txn" "CPU vs plain" \
+    "$([ "$relayed" = 1 ] && printf ' %15s' 'CPU us/event')"
+  for v in "${vs[@]}"; do
+    awk -v s="${sum[$v]}" -v n="$ROUNDS" -v p="$plain" -v v="$v" -v c="${cpu[$v]}" -v t="${txn[$v]}" -v hz="$HZ" \
+        -v pc="$plain_cpu" -v relayed="$relayed" 'BEGIN { m = s / n; u = c * 1e6 / hz / t;
+          printf "%-13s %10.1f %8.3f %12.1f %13.3f", v, m, m / p, u, pc / u;
+          if (relayed == 1) printf " %15s", (v == "plain") ? "-" : sprintf("%.1f", u - pc);
+          printf "\n" }'
+  done
+}
+
+nova_log "outbox insert benchmark: $ROUNDS rounds x ${SECONDS_PER_RUN}s per variant, $CLIENTS clients"
+phase "relay idle (nova.kafka_brokers empty)" 0 "${VARIANTS[@]}"
 n_events=$(nova_psql -c "SELECT count(*) FROM nova.outbox")
 [ "$n_events" -gt 0 ] || nova_die "the last run wrote no outbox events"
-plain=$(awk -v s="${SUM[plain]}" -v n="$ROUNDS" 'BEGIN { print s / n }')
-plain_cpu=$(awk -v c="${CPU[plain]}" -v n="${TXN[plain]}" -v hz="$HZ" 'BEGIN { print c * 1e6 / hz / n }')
-echo
-printf '%-13s %10s %8s %12s %13s\n' variant "mean tps" "vs plain" "CPU us/txn" "CPU vs plain"
-for v in "${VARIANTS[@]}"; do
-  awk -v s="${SUM[$v]}" -v n="$ROUNDS" -v p="$plain" -v v="$v" -v c="${CPU[$v]}" -v t="${TXN[$v]}" -v hz="$HZ" \
-      -v pc="$plain_cpu" 'BEGIN { m = s / n; u = c * 1e6 / hz / t;
-        printf "%-13s %10.1f %8.3f %12.1f %13.3f\n", v, m, m / p, u, pc / u }'
-done
 
 [ "$RELAY" = 1 ] || exit 0
 
@@ -123,39 +141,9 @@ nova_psql -c "TRUNCATE nova.outbox" >/dev/null
 nova_kafka_start --brokers 1 --topic nova.posts:4
 nova_kafka_configure_relay
 nova_relay_wait_ready 30 || nova_die "relay did not start"
-RVARIANTS=(plain nova plpgsql cte)
-declare -A RSUM RCPU RTXN
-for v in "${RVARIANTS[@]}"; do RSUM[$v]=0; RCPU[$v]=0; RTXN[$v]=0; done
 echo
 nova_log "with the relay delivering: $ROUNDS rounds x ${SECONDS_PER_RUN}s per variant, each until the outbox is drained"
-for r in $(seq 1 "$ROUNDS"); do
-  for v in "${RVARIANTS[@]}"; do
-    nova_psql -c "CHECKPOINT" >/dev/null
-    t0=$(cluster_ticks)
-    out=$(pgbench -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T "$SECONDS_PER_RUN" -f "$WORK/$v.sql" 2>&1) \
-      || { echo "$out"; nova_die "pgbench failed for $v"; }
-    nova_relay_wait_drained 300 || nova_die "outbox not drained after $v"
-    sleep 0.5
-    t1=$(cluster_ticks)
-    tps=$(grep -oP 'tps = \K[0-9.]+(?= \(without)' <<<"$out")
-    n=$(grep -oP 'number of transactions actually processed: \K[0-9]+' <<<"$out")
-    us=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$n" 'BEGIN { printf "%.1f", d * 1e6 / hz / n }')
-    printf 'round %d  %-13s %10.1f tps  %7.1f us server CPU/txn (relay included)\n' "$r" "$v" "$tps" "$us"
-    RSUM[$v]=$(awk -v a="${RSUM[$v]}" -v b="$tps" 'BEGIN { print a + b }')
-    RCPU[$v]=$((RCPU[$v] + t1 - t0)); RTXN[$v]=$((RTXN[$v] + n))
-  done
-done
+phase "with the relay delivering" 1 plain nova plpgsql cte
 delivered=$(nova_psql -c "SELECT nova.status()->>'delivered'")
 [ "$delivered" -gt 0 ] || nova_die "the relay delivered nothing"
-rplain=$(awk -v s="${RSUM[plain]}" -v n="$ROUNDS" 'BEGIN { print s / n }')
-rplain_cpu=$(awk -v c="${RCPU[plain]}" -v n="${RTXN[plain]}" -v hz="$HZ" 'BEGIN { print c * 1e6 / hz / n }')
-echo
-echo "with the relay delivering ($delivered events delivered in all):"
-printf '%-13s %10s %8s %12s %13s %15s\n' variant "mean tps" "vs plain" "CPU us/txn" "CPU vs plain" "CPU us/event"
-for v in "${RVARIANTS[@]}"; do
-  awk -v s="${RSUM[$v]}" -v n="$ROUNDS" -v p="$rplain" -v v="$v" -v c="${RCPU[$v]}" -v t="${RTXN[$v]}" -v hz="$HZ" \
-      -v pc="$rplain_cpu" 'BEGIN { m = s / n; u = c * 1e6 / hz / t;
-        ev = (v == "plain") ? "-" : sprintf("%.1f", u - pc);
-        printf "%-13s %10.1f %8.3f %12.1f %13.3f %15s\n", v, m, m / p, u, pc / u, ev }'
-done
-echo "(CPU us/event = the variant's CPU per transaction minus plain's: what publishing one event costs in all)"
+echo "($delivered events delivered in all; CPU us/event = the variant's CPU per transaction minus plain's: what publishing one event costs in all)"
