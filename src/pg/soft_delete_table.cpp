@@ -391,6 +391,8 @@ Table *get_table(Oid relid) {
   return t;
 }
 
+namespace {
+
 struct RestorePlanArgs {
   Table *t;
   SPIPlanPtr plan;
@@ -410,6 +412,8 @@ void prepare_restore(void *p) {
   Oid types[1] = {JSONBOID};
   a->plan = prepare_kept(sql.data, 1, types);
 }
+
+}  // namespace
 
 SPIPlanPtr restore_plan(Table *t) {
   if (t->restore_plan == nullptr) {
