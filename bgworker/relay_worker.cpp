@@ -72,6 +72,7 @@ extern "C" {
 #include <cstdlib>
 
 #include "core/relay_util.h"
+#include "core/uuid.h"
 #include "pg/breaker_api.h"
 #include "pg/guc.h"
 #include "pg/module.h"
@@ -460,18 +461,11 @@ struct Batch {
 
 char *datum_text(Datum d, bool isnull) { return isnull ? nullptr : text_to_cstring(DatumGetTextPP(d)); }
 
-// uuid → canonical text (8-4-4-4-12, lower case), as uuid_out writes it.
+// uuid → canonical text (8-4-4-4-12, lower case, as uuid_out writes it), by the
+// project's one UUID formatter (src/core/uuid.h).
 char *uuid_text(Datum d) {
-  static const char hex[] = "0123456789abcdef";
-  const pg_uuid_t *u = DatumGetUUIDP(d);
   char *out = static_cast<char *>(palloc(37));
-  char *p = out;
-  for (int i = 0; i < UUID_LEN; i++) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
-    *p++ = hex[u->data[i] >> 4];
-    *p++ = hex[u->data[i] & 0x0f];
-  }
-  *p = '\0';
+  nova::uuid::format(DatumGetUUIDP(d)->data, out);
   return out;
 }
 
@@ -537,7 +531,7 @@ void append_json_scalar(StringInfo out, const JsonbValue *v) {
 }
 
 // A jsonb document as compact JSON in one pass: the same text as jsonb's output
-// function followed by compact_json_into (no whitespace outside strings, jsonb's key
+// function with the whitespace after ':' and ',' removed (none outside strings, jsonb's key
 // order), without building the spaced text first. Sets *len.
 char *jsonb_compact(Jsonb *jb, size_t *len) {
   StringInfoData out;

@@ -96,35 +96,6 @@ bool is_secret_property(const std::string &name) {
   return false;
 }
 
-std::string compact_json(const char *json, size_t len) {
-  std::string out(len, '\0');
-  out.resize(compact_json_into(json, len, &out[0]));
-  return out;
-}
-
-size_t compact_json_into(const char *json, size_t len, char *dst) noexcept {
-  size_t o = 0;
-  auto push = [&](char c) { dst[o++] = c; };
-  bool in_string = false;
-  for (size_t i = 0; i < len; i++) {
-    char c = json[i];
-    if (in_string) {
-      push(c);
-      if (c == '\\' && i + 1 < len) {
-        push(json[++i]);
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-      push(c);
-    } else if (c != ' ' && c != '\n' && c != '\t' && c != '\r') {
-      push(c);
-    }
-  }
-  return o;
-}
-
 double backoff_ms(int attempts, double jitter) {
   if (attempts < 1) attempts = 1;
   double base = attempts > 20 ? 60000.0 : 100.0 * std::pow(2.0, attempts - 1);

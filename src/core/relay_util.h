@@ -20,12 +20,6 @@ std::vector<std::pair<std::string, std::string>> parse_kafka_config(const std::s
 // Is this property one whose value must never be logged? (passwords, keys, secrets, tokens)
 bool is_secret_property(const std::string &name);
 
-// Remove the insignificant whitespace PostgreSQL's jsonb output puts after ':' and ','.
-// Input must be valid JSON text; strings are copied unchanged.
-std::string compact_json(const char *json, size_t len);
-// The same into `out` (at least `len` bytes); returns the compacted length. Never throws.
-size_t compact_json_into(const char *json, size_t len, char *out) noexcept;
-
 // Delay before the next attempt after `attempts` failed ones (attempts >= 1):
 // 100 ms * 2^(attempts-1), capped at 60 s, scaled by `jitter` in [0.8, 1.2).
 double backoff_ms(int attempts, double jitter);

@@ -1,4 +1,4 @@
-// The relay's plain-C++ rules: kafka_config parsing, compact JSON, backoff.
+// The relay's plain-C++ rules: kafka_config parsing, backoff.
 #include <gtest/gtest.h>
 
 #include "core/error.h"
@@ -7,7 +7,6 @@
 #include <librdkafka/rdkafka.h>
 
 using nova::relay::backoff_ms;
-using nova::relay::compact_json;
 using nova::relay::parse_kafka_config;
 
 TEST(KafkaConfig, ParsesPairsTrimsAndUnescapes) {
@@ -41,13 +40,6 @@ TEST(KafkaConfig, SecretNames) {
   EXPECT_TRUE(nova::relay::is_secret_property("ssl.key.pem"));
   EXPECT_TRUE(nova::relay::is_secret_property("sasl.oauthbearer.client.secret"));
   EXPECT_FALSE(nova::relay::is_secret_property("linger.ms"));
-}
-
-TEST(CompactJson, RemovesWhitespaceOutsideStrings) {
-  std::string in = R"({"a": 1, "b": [1, 2, {"c": "x, y: \"z\" \\"}], "d": null})";
-  EXPECT_EQ(compact_json(in.data(), in.size()), R"({"a":1,"b":[1,2,{"c":"x, y: \"z\" \\"}],"d":null})");
-  std::string s = R"("  spaced  ")";
-  EXPECT_EQ(compact_json(s.data(), s.size()), s);
 }
 
 TEST(Backoff, DoublesAndCaps) {
