@@ -1404,7 +1404,7 @@ void nova_relay_main(Datum) {
         break;
     }
     // Caught up: publish the next batch of a snapshot (its commit wakes this loop).
-    if (result == BatchResult::kIdle || (result == BatchResult::kSent && error_backoff_ms == 0)) snapshot_step();
+    if (caught_up) snapshot_step();
     if (result != BatchResult::kNoExtension) {
       logged_no_extension = false;
       maybe_rotate();
