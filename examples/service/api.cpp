@@ -3,9 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <random>
-#include <regex>
+#include <stdexcept>
 
+#include "core/correlation_rules.h"
+#include "core/uuid.h"
 #include "webhook.h"
 
 namespace svc {
@@ -14,22 +15,16 @@ using json = nlohmann::json;
 
 // ---- correlation and trace context (docs/correlation.md) -------------------------
 
+// The rules are nova's own (src/core/correlation_rules), so the service accepts
+// exactly what nova.correlation_id accepts; ids come from nova's one UUIDv4
+// generator (src/core/uuid: a CSPRNG, buffered per thread).
 bool valid_correlation_id(const std::string& v) {
-  if (v.empty() || v.size() > 128) return false;
-  for (unsigned char ch : v)
-    if (ch < 0x21 || ch > 0x7e) return false;  // printable ASCII: safe in headers, logs and SQL
-  return true;
+  return !v.empty() && nova::correlation::correlation_id_problem(std::string_view(v)) == nullptr;
 }
 
 std::string new_uuid() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  uint64_t a = rng(), b = rng();
-  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
-  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
   char buf[37];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xffff),
-                static_cast<unsigned>(b >> 48), static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  if (!nova::uuid::v4_text(buf)) throw std::runtime_error("no random bytes for a correlation id");
   return buf;
 }
 
@@ -42,16 +37,11 @@ std::string correlation_id_of(const Request& r) {
 }
 
 bool valid_traceparent(const std::string& v) {
-  static const std::regex re("^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$");
-  if (!std::regex_match(v, re)) return false;
-  return v.substr(3, 32) != std::string(32, '0') && v.substr(36, 16) != std::string(16, '0');
+  return !v.empty() && nova::correlation::traceparent_problem(std::string_view(v)) == nullptr;
 }
 
 static bool valid_tracestate(const std::string& v) {
-  if (v.size() > 512) return false;
-  for (unsigned char ch : v)
-    if (ch < 0x20 || ch > 0x7e) return false;
-  return true;
+  return nova::correlation::tracestate_problem(std::string_view(v)) == nullptr;
 }
 
 // nova mode: every "$1" (not "$10"…) in a statement becomes nova.subject().

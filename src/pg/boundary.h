@@ -1,4 +1,4 @@
-// The C++ / PostgreSQL error boundary (STYLE.md).
+// The C++ / PostgreSQL error boundary (docs/architecture.md, "The C++ / PostgreSQL boundary").
 //
 // PostgreSQL reports errors with longjmp, which skips C++ destructors; C++
 // exceptions must never unwind through PostgreSQL frames. Therefore:

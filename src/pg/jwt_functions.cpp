@@ -15,6 +15,7 @@
 #include "core/jwt.h"
 #include "pg/guc.h"
 #include "pg/module.h"
+#include "pg/test_hooks.h"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -34,11 +35,13 @@ extern "C" {
 namespace {
 
 // nova.jwt_test_now: seconds since the epoch used as "now" by the JWT functions
-// instead of the clock. Superuser-only (PGC_SUSET) and meant for regression tests
-// only (tokens with fixed exp/nbf/iat, RFC examples); 0 = the real clock.
+// instead of the clock. Superuser-only (PGC_SUSET), for regression tests (tokens
+// with fixed exp/nbf/iat, RFC examples); 0 = the real clock. Defined only in a
+// test build (pg/test_hooks.h): a release build has no such setting.
 double g_jwt_test_now = 0;
 
 void jwt_functions_init() {
+  if (!nova::pg::kTestHooks) return;
   DefineCustomRealVariable("nova.jwt_test_now",
                            "Fixed clock for JWT checks, in seconds since 1970 (tests only; 0 = real time).", nullptr,
                            &g_jwt_test_now, 0, 0, 1e11, PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);

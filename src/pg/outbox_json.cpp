@@ -4,8 +4,10 @@
 // and user types through to_jsonb itself — except where to_jsonb depends on the
 // writer's session: timestamptz is rendered in UTC (not TimeZone), floats in
 // shortest round-trip form (not extra_float_digits), intervals in the 'postgres'
-// style (not IntervalStyle), and arrays and date/time ranges of these types
-// element by element with the same rules. Nothing here changes a GUC.
+// style (not IntervalStyle), bytea in hex form (not bytea_output), and arrays
+// and date/time ranges of these types element by element with the same rules.
+// Keys (column_text) follow the same rules; date and timestamp keys are ISO text
+// as the default DateStyle prints them. Nothing here changes a GUC.
 #include "pg/outbox_json.h"
 
 #include <cmath>
@@ -18,6 +20,7 @@ extern "C" {
 #include "nodes/makefuncs.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
 #include "utils/datetime.h"
 #include "utils/fmgroids.h"
 #include "utils/json.h"
@@ -50,6 +53,7 @@ ColumnKind scalar_kind(Oid base) {
     case INTERVALOID: return ColumnKind::kInterval;
     case JSONBOID: return ColumnKind::kJsonb;
     case JSONOID: return ColumnKind::kGeneric;
+    case BYTEAOID: return ColumnKind::kBytea;
     default: break;
   }
   // Arrays, composites and non-built-in types (which may cast to json) go
@@ -111,6 +115,56 @@ const int32 kUtc = 0;  // JsonEncodeDateTime: render timestamptz at this offset 
 
 char *datetime_text(const Column *c, Datum value) {
   return JsonEncodeDateTime(nullptr, value, c->typid, c->kind == ColumnKind::kTimestampTz ? &kUtc : nullptr);
+}
+
+// bytea as byteaout prints it with bytea_output = hex (the default): \x and two
+// lower-case hex digits per byte.
+char *bytea_text(Datum value) {
+  bytea *b = DatumGetByteaPP(value);
+  size_t len = VARSIZE_ANY_EXHDR(b);
+  char *s = static_cast<char *>(palloc(len * 2 + 3));
+  s[0] = '\\';
+  s[1] = 'x';
+  uint64 n = hex_encode(VARDATA_ANY(b), len, s + 2);
+  s[2 + n] = '\0';
+  return s;
+}
+
+// date and timestamp keys as their output functions print them with DateStyle
+// ISO (the default), whatever the session's DateStyle.
+char *datetime_key_text(const Column *c, Datum value) {
+  char buf[MAXDATELEN + 1];
+  struct pg_tm tm;
+  if (c->typid == DATEOID) {
+    DateADT d = DatumGetDateADT(value);
+    if (DATE_NOT_FINITE(d)) {
+      EncodeSpecialDate(d, buf);
+    } else {
+      j2date(d + POSTGRES_EPOCH_JDATE, &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
+      EncodeDateOnly(&tm, USE_ISO_DATES, buf);
+    }
+    return pstrdup(buf);
+  }
+  Timestamp ts = DatumGetTimestamp(value);
+  fsec_t fsec;
+  if (TIMESTAMP_NOT_FINITE(ts)) {
+    EncodeSpecialTimestamp(ts, buf);
+  } else if (timestamp2tm(ts, nullptr, &tm, &fsec, nullptr, nullptr) == 0) {
+    EncodeDateTime(&tm, fsec, false, 0, nullptr, USE_ISO_DATES, buf);
+  } else {
+    ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("timestamp out of range")));
+  }
+  return pstrdup(buf);
+}
+
+// A float key as float4out/float8out print it with extra_float_digits >= 1 (the default).
+char *float_key_text(double d, bool is_float4) {
+  char *buf = static_cast<char *>(palloc(32));
+  if (is_float4)
+    float_to_shortest_decimal_buf(static_cast<float>(d), buf);
+  else
+    double_to_shortest_decimal_buf(d, buf);
+  return buf;
 }
 
 char *interval_text(Datum value) {
@@ -265,6 +319,11 @@ void column_push(JsonbParseState **state, const Column *c, Datum value, bool isn
       v.val.binary.len = static_cast<int>(VARSIZE(jb) - VARHDRSZ);
       break;
     }
+    case ColumnKind::kBytea: {
+      char *s = bytea_text(value);
+      set_string(&v, s, static_cast<int>(strlen(s)));
+      break;
+    }
     case ColumnKind::kOutput: {
       char *s = c->elem ? range_text(c, value) : OutputFunctionCall(const_cast<FmgrInfo *>(&c->out), value);
       set_string(&v, s, static_cast<int>(strlen(s)));
@@ -288,6 +347,10 @@ char *column_text(const Column *c, Datum value) {
   switch (c->kind) {
     case ColumnKind::kText: return text_to_cstring(DatumGetTextPP(value));
     case ColumnKind::kTimestampTz: return datetime_text(c, value);
+    case ColumnKind::kDateTime: return datetime_key_text(c, value);
+    case ColumnKind::kFloat4: return float_key_text(DatumGetFloat4(value), true);
+    case ColumnKind::kFloat8: return float_key_text(DatumGetFloat8(value), false);
+    case ColumnKind::kBytea: return bytea_text(value);
     case ColumnKind::kInterval: return interval_text(value);
     default: return OutputFunctionCall(const_cast<FmgrInfo *>(&c->out), value);
   }

@@ -16,7 +16,7 @@ namespace nova::pg::outbox {
 
 enum class ColumnKind : uint8 {
   kBool, kInt2, kInt4, kInt8, kNumeric, kFloat4, kFloat8, kText, kDateTime, kTimestampTz, kInterval, kJsonb,
-  kOutput, kArray, kGeneric
+  kBytea, kOutput, kArray, kGeneric
 };
 
 struct Column {

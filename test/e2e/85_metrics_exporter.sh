@@ -15,8 +15,9 @@ rc=0
 promtool check rules "$NOVA_REPO/examples/monitoring/alerts.yml" || { echo "FAIL: promtool check rules"; rc=1; }
 promtool test rules "$NOVA_REPO/examples/monitoring/alerts_test.yml" || { echo "FAIL: promtool test rules"; rc=1; }
 
-nova_test_cluster metrics_exporter
-nova_kafka_start --brokers 1 --topic nova.metrics:2
+# Small caches (1 MB key/value, 64 JWT slots) so known traffic below makes them evict.
+nova_test_cluster metrics_exporter "nova.cache_memory = 1024" "nova.jwt_cache_entries = 64"
+nova_kafka_start --brokers 1 --topic nova.metrics:2 --topic nova.snap:1
 # Producer limit 1000 bytes: one big event below is dead-lettered at its first attempt.
 nova_psql -c "ALTER SYSTEM SET nova.kafka_config = 'message.max.bytes=1000; message.timeout.ms=2000; reconnect.backoff.max.ms=500'" >/dev/null
 nova_kafka_configure_relay
@@ -36,6 +37,40 @@ SELECT nova.breaker_force('payments', 'open');
 SELECT count(*) FROM generate_series(1, 3) WHERE NOT nova.breaker_allow('payments');
 SQL
 nova_relay_wait_drained 60 || nova_die "outbox not drained: $(nova_psql -c 'SELECT nova.status()')"
+
+# Evictions and entries: 3,000 distinct 1 kB values into 1 MB, 300 distinct tokens
+# into 64 JWT slots (each verified once: a miss that inserts). Nothing expires and
+# nothing is deleted, so what is left = what was inserted - what was evicted.
+JWT_SECRET='metrics-evict-secret-0123456789abcdef-0123'
+nova_psql >/dev/null <<SQL
+SELECT count(nova.cache_set('fill:' || g, repeat('v', 1000))) FROM generate_series(1, 3000) g;
+INSERT INTO nova.jwt_keys (kid, algorithm, key) VALUES ('metrics', 'HS256', '$JWT_SECRET');
+SELECT count(nova.authenticate(nova.jwt_sign(
+         jsonb_build_object('sub', 'u' || g, 'exp', extract(epoch FROM now())::bigint + 3600),
+         '$JWT_SECRET', 'HS256', '{"kid": "metrics"}'))) FROM generate_series(1, 300) g;
+SQL
+KV_EVICTED="$(nova_psql -c "SELECT value FROM nova.metrics WHERE name = 'nova_cache_evictions_total' AND labels->>'cache' = 'kv'")"
+KV_ENTRIES="$(nova_psql -c "SELECT value FROM nova.metrics WHERE name = 'nova_cache_entries' AND labels->>'cache' = 'kv'")"
+JWT_EVICTED="$(nova_psql -c "SELECT value FROM nova.metrics WHERE name = 'nova_cache_evictions_total' AND labels->>'cache' = 'jwt'")"
+JWT_ENTRIES="$(nova_psql -c "SELECT value FROM nova.metrics WHERE name = 'nova_cache_entries' AND labels->>'cache' = 'jwt'")"
+echo "kv: evicted $KV_EVICTED, entries $KV_ENTRIES; jwt: evicted $JWT_EVICTED, entries $JWT_ENTRIES"
+[ "$KV_EVICTED" -gt 0 ] && [ $((KV_EVICTED + KV_ENTRIES)) -eq 3001 ] \
+  || { echo "FAIL: kv cache: evicted + entries must be the 3001 keys set, with evictions"; rc=1; }
+[ "$JWT_EVICTED" -gt 0 ] && [ "$JWT_ENTRIES" -le 64 ] && [ $((JWT_EVICTED + JWT_ENTRIES)) -eq 300 ] \
+  || { echo "FAIL: jwt cache: evicted + entries must be the 300 tokens verified, at most 64 kept"; rc=1; }
+
+# A snapshot of a 250-row table: nova_snapshot_rows_total counts its rows.
+nova_psql >/dev/null <<'SQL'
+CREATE TABLE snap (id int PRIMARY KEY, v text);
+INSERT INTO snap SELECT g, 'v' || g FROM generate_series(1, 250) g;
+SELECT nova.enable_outbox('snap', topic => 'nova.snap');
+SELECT nova.snapshot('snap', batch_size => 100);
+SQL
+nova_wait_for 60 "the snapshot" bash -c \
+  "[ \"\$(psql -X -At -c \"SELECT state FROM nova.snapshots WHERE tbl = 'snap'::regclass\")\" = done ]" \
+  || nova_die "snapshot not done: $(nova_psql -c 'SELECT * FROM nova.snapshots')"
+nova_relay_wait_drained 60 || nova_die "snapshot events not drained: $(nova_psql -c 'SELECT nova.status()')"
+
 # Kafka down: the relay reports the outage (a delivery it tried meanwhile counts as
 # failed, with no attempt spent: docs/relay.md); the 3 events arrive once Kafka is back.
 nova_kafka_cmd down_all
@@ -104,6 +139,12 @@ check 'nova_relay_events_total{outcome="delivered"}' "$((N + 3))" \
       'nova_outbox_events_written_total{topic="nova.metrics"}' "$((N + 4))" \
       'nova_cache_requests_total{cache="kv",result="hit"}' 7 \
       'nova_cache_requests_total{cache="kv",result="miss"}' 2 \
+      'nova_cache_evictions_total{cache="kv"}' "$KV_EVICTED" \
+      'nova_cache_entries{cache="kv"}' "$KV_ENTRIES" \
+      'nova_cache_requests_total{cache="jwt",result="miss"}' 300 \
+      'nova_cache_evictions_total{cache="jwt"}' "$JWT_EVICTED" \
+      'nova_cache_entries{cache="jwt"}' "$JWT_ENTRIES" \
+      'nova_snapshot_rows_total' 250 \
       'nova_breaker_calls_total{breaker="payments",outcome="not_permitted"}' 3 \
       'nova_breaker_transitions_total{breaker="payments",to="FORCED_OPEN"}' 1 \
       'nova_breaker_status{breaker="payments",state="FORCED_OPEN"}' 1 \

@@ -52,6 +52,35 @@ SET TimeZone = 'Asia/Tokyo';
 INSERT INTO oc_tkeys VALUES ('2026-01-02 09:00+09');
 RESET TimeZone;
 SELECT key FROM nova.outbox WHERE event_type = 'OcTkeyCreated';
+-- bytea is hex whatever bytea_output; date, timestamp, float and bytea keys read
+-- as with the default settings whatever DateStyle, extra_float_digits, bytea_output.
+CREATE TABLE oc_bkeys (d date, ts timestamp, f float8, b bytea, bytes bytea, blist bytea[],
+  PRIMARY KEY (d, ts, f, b));
+SELECT nova.enable_outbox('oc_bkeys');
+INSERT INTO oc_bkeys VALUES ('2026-01-02', '2026-01-02 03:04:05.25', 0.1, '\x01ff', '\x00ab', '{"\\x01", NULL}');
+SET bytea_output = 'escape';
+SET DateStyle = 'SQL, DMY';
+SET extra_float_digits = -3;
+INSERT INTO oc_bkeys VALUES ('2026-01-02', '2026-01-02 03:04:05.25', 0.30000000000000004, '\x01ff', '\x00ab', '{"\\x01", NULL}');
+RESET bytea_output; RESET DateStyle; RESET extra_float_digits;
+SELECT key, payload->'bytes' AS bytes, payload->'blist' AS blist, payload->'ts' AS ts
+  FROM nova.outbox WHERE event_type = 'OcBkeyCreated' ORDER BY key;
+SELECT count(DISTINCT payload - 'f') AS same_payload_but_f FROM nova.outbox WHERE event_type = 'OcBkeyCreated';
+CREATE TABLE oc_dkey (k date PRIMARY KEY);
+CREATE TABLE oc_tskey (k timestamp PRIMARY KEY);
+CREATE TABLE oc_fkey (k float8 PRIMARY KEY);
+CREATE TABLE oc_bytekey (k bytea PRIMARY KEY);
+SELECT nova.enable_outbox(t) FROM unnest('{oc_dkey,oc_tskey,oc_fkey,oc_bytekey}'::regclass[]) t;
+SET bytea_output = 'escape';
+SET DateStyle = 'SQL, DMY';
+SET extra_float_digits = -3;
+INSERT INTO oc_dkey VALUES ('2026-01-02');
+INSERT INTO oc_tskey VALUES ('2026-01-02 03:04:05.25');
+INSERT INTO oc_fkey VALUES (0.30000000000000004);
+INSERT INTO oc_bytekey VALUES ('\x01ff');
+RESET bytea_output; RESET DateStyle; RESET extra_float_digits;
+SELECT event_type, key FROM nova.outbox WHERE event_type IN ('OcDkeyCreated', 'OcTskeyCreated', 'OcFkeyCreated', 'OcBytekeyCreated')
+ ORDER BY event_type, key;
 TRUNCATE nova.outbox;
 
 -- ---- topics ------------------------------------------------------------------
@@ -140,7 +169,7 @@ SELECT nova.enable_outbox('oc_mine', headers => '{"a": "b"}');
 RESET ROLE;
 SELECT count(*) AS not_enabled FROM nova.outbox_tables WHERE tbl = 'oc_mine'::regclass;
 
-DROP TABLE oc_items, oc_times, oc_tkeys, oc_posts, oc_other.oc_posts, "oc_other.oc_posts", oc_legacy, oc_bad, oc_mine;
+DROP TABLE oc_items, oc_times, oc_tkeys, oc_bkeys, oc_dkey, oc_tskey, oc_fkey, oc_bytekey, oc_posts, oc_other.oc_posts, "oc_other.oc_posts", oc_legacy, oc_bad, oc_mine;
 DROP SCHEMA oc_other;
 REVOKE USAGE ON SCHEMA nova FROM oc_plain;
 DROP ROLE oc_plain;
