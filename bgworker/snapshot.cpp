@@ -37,6 +37,7 @@ extern "C" {
 }
 
 #include "pg/guc.h"
+#include "pg/metrics.h"
 #include "pg/outbox.h"
 #include "pg/run_as.h"
 
@@ -179,6 +180,8 @@ char *batch_sql(Relation rel, const Job &job, bool from_start) {
 }
 
 // One step inside a transaction; *job_id is set as soon as a job is picked.
+uint64 g_batch_rows = 0;  // rows of the batch step_in_xact wrote (counted once committed)
+
 bool step_in_xact(volatile int64 *job_id) {
   Oid nsp = get_namespace_oid("nova", true);
   if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("snapshot_jobs", nsp))) return false;
@@ -240,6 +243,7 @@ bool step_in_xact(volatile int64 *job_id) {
   Datum cur = (Datum)0;
   if (rd.last_key) cur = PointerGetDatum(construct_array(rd.last_key, job.nkeys, TEXTOID, -1, false, TYPALIGN_INT));
   update_job(kAdvanceSql, job.id, cur, rd.last_key == nullptr, rd.rows, done);
+  g_batch_rows = rd.rows;
   return true;
 }
 
@@ -273,10 +277,12 @@ static bool snapshot_step_now() {
   {
     SPI_connect();
     PushActiveSnapshot(GetTransactionSnapshot());
+    g_batch_rows = 0;
     if (OidIsValid(get_extension_oid("nova", true))) did = step_in_xact(&job_id);
     PopActiveSnapshot();
     SPI_finish();
     CommitTransactionCommand();
+    nova::metrics::add(nova::metrics::kSnapshotRows, g_batch_rows);
   }
   PG_CATCH();
   {
