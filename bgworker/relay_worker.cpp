@@ -11,10 +11,13 @@
 // acknowledged, reschedule or dead-letter message-level failures). Failures that say
 // nothing about the message (docs/relay.md, "Which failures spend attempts") leave
 // the rows untouched and put the relay into outage mode: it asks Kafka for metadata
-// once a second and, when a broker answers, sends ONE event as the probe.
+// once a second and, when a broker answers, sends ONE event as the probe. An idle
+// relay polls the producer and asks for metadata when Kafka has been silent for half
+// of message.timeout.ms (idle_kafka_reachable), so it enters outage mode too.
 //
 // All SQL runs as the role nova_relay through nova::pg::run_as (pinned search_path,
 // restricted operation; docs/security.md) and is schema-qualified, operators included.
+// An over-privileged nova_relay is refused and nothing runs (relay_role.h).
 //
 // Frames in this file hold no C++ objects with destructors: everything is palloc'd
 // in the loop context or plain stack data, so PostgreSQL errors may longjmp through
