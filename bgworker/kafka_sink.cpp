@@ -264,6 +264,7 @@ bool KafkaSink::brokers_reachable(int timeout_ms) noexcept {
   bool ok = err == RD_KAFKA_RESP_ERR_NO_ERROR && md != nullptr && md->broker_cnt > 0;
   if (md) rd_kafka_metadata_destroy(md);
   rd_kafka_poll(rk, 0);  // serve logs and errors queued meanwhile
+  if (ok) all_down_.store(false);  // a broker answered: an earlier "all brokers down" is over
   return ok;
 }
 

@@ -61,7 +61,8 @@ class KafkaSink {
   // Does a broker answer a metadata request within timeout_ms? Sends no event: the
   // relay asks this during an outage before it sends its one-event probe.
   bool brokers_reachable(int timeout_ms) noexcept;
-  // librdkafka reported "all brokers down" since the last delivery (error callback).
+  // librdkafka reported "all brokers down" (error callback, served by poll()) since the
+  // last acknowledged delivery or answered metadata request.
   bool all_brokers_down() const noexcept { return all_down_.load(); }
 
  private:

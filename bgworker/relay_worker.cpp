@@ -11,10 +11,13 @@
 // acknowledged, reschedule or dead-letter message-level failures). Failures that say
 // nothing about the message (docs/relay.md, "Which failures spend attempts") leave
 // the rows untouched and put the relay into outage mode: it asks Kafka for metadata
-// once a second and, when a broker answers, sends ONE event as the probe.
+// once a second and, when a broker answers, sends ONE event as the probe. An idle
+// relay polls the producer and asks for metadata when Kafka has been silent for half
+// of message.timeout.ms (idle_kafka_reachable), so it enters outage mode too.
 //
 // All SQL runs as the role nova_relay through nova::pg::run_as (pinned search_path,
 // restricted operation; docs/security.md) and is schema-qualified, operators included.
+// An over-privileged nova_relay is refused and nothing runs (relay_role.h).
 //
 // Frames in this file hold no C++ objects with destructors: everything is palloc'd
 // in the loop context or plain stack data, so PostgreSQL errors may longjmp through
@@ -22,6 +25,7 @@
 #include "bgworker/kafka_sink.h"
 #include "pg/metrics.h"
 #include "pg/relay_state.h"
+#include "bgworker/relay_role.h"
 #include "bgworker/snapshot.h"
 
 extern "C" {
@@ -33,6 +37,8 @@ extern "C" {
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_auth_members.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
 #include "access/xlog.h"
 #include "catalog/pg_type.h"
@@ -64,6 +70,8 @@ extern "C" {
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/catcache.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 }
@@ -96,6 +104,7 @@ constexpr int64 kTruncatedSize = 64 * 1024;  // a partition this small needs no 
 constexpr int kBreakerPollMs = 250;        // breaker open (not an outage): ask again this often
 constexpr int kOutagePollMs = 1000;        // outage: ask the brokers for metadata this often
 constexpr int kReachTimeoutMs = 1000;      // … waiting at most this long for an answer
+constexpr int kIdleCheckMs = 1000;         // idle: make sure a broker answers at least this often
 constexpr int kMaxErrorBackoffMs = 30000;  // database errors in a batch: back off up to this
 constexpr const char *kRelayRole = "nova_relay";
 
@@ -261,21 +270,29 @@ void enter_outage(const char *why) {
                        why)));
 }
 
-void leave_outage() {
+// probe_events: how many events the batch that ended the outage sent (the probe: 1;
+// 0 when a broker answered and nothing was due).
+void leave_outage(int probe_events) {
   if (!g_outage) return;
   long secs;
   int usecs;
   TimestampDifference(g_outage_since, GetCurrentTimestamp(), &secs, &usecs);
-  ereport(LOG, (errcode(ERRCODE_SUCCESSFUL_COMPLETION), errmsg("nova relay: Kafka reachable again after %ld.%01d s; resuming", secs, usecs / 100000)));
+  ereport(LOG, (errcode(ERRCODE_SUCCESSFUL_COMPLETION),
+                errmsg("nova relay: Kafka reachable again after %ld.%01d s (probe: %d event%s); resuming", secs,
+                       usecs / 100000, probe_events, probe_events == 1 ? "" : "s")));
   g_outage = false;
   g_outage_unreachable = false;
 }
 
-// The role every statement of the relay runs as: nova_relay, or the extension's owner
-// on a 1.0 install not yet updated (no nova_relay role, or one created by another
-// database's nova 1.1 but without grants here); docs/security.md.
+// The role every statement of the relay runs as (relay_role.h, docs/security.md):
+// nova_relay, or the extension's owner on a 1.0 install not yet updated (no
+// nova_relay role, or one created by another database's nova 1.1 but without grants
+// here); none when an existing nova_relay has more rights than the relay needs.
 Oid g_role = InvalidOid;
+LocalTransactionId g_role_lxid = InvalidLocalTransactionId;
 bool g_warned_no_role = false;
+bool g_role_refused = false;       // the last decision refused nova_relay
+char g_role_refusal[kErrorLen];    // … and why (shown in last_error)
 
 bool may_relay(Oid role) {
   Oid nsp = get_namespace_oid("nova", true);
@@ -283,12 +300,78 @@ bool may_relay(Oid role) {
   return OidIsValid(outbox) && pg_class_aclcheck(outbox, role, ACL_DELETE) == ACLCHECK_OK;
 }
 
-Oid relay_role() {
+// What an existing nova_relay holds beyond what the relay needs, as a list
+// ("SUPERUSER, LOGIN, member of \"x\""), or an empty string. The extension creates it
+// NOLOGIN without attributes; an over-privileged role of that name (a DBA's, or one
+// made before CREATE EXTENSION) must not run the relay's statements, since the
+// relay's own safety rests on its role having nothing to lose.
+void role_excess(Oid r, char *buf, size_t len) {
+  StringInfoData s;
+  initStringInfo(&s);
+  auto add = [&](const char *what) { appendStringInfo(&s, "%s%s", s.len ? ", " : "", what); };
+  HeapTuple tup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(r));
+  if (HeapTupleIsValid(tup)) {
+    auto *a = reinterpret_cast<Form_pg_authid>(GETSTRUCT(tup));
+    if (a->rolsuper) add("SUPERUSER");
+    if (a->rolcreaterole) add("CREATEROLE");
+    if (a->rolcreatedb) add("CREATEDB");
+    if (a->rolreplication) add("REPLICATION");
+    if (a->rolbypassrls) add("BYPASSRLS");
+    if (a->rolcanlogin) add("LOGIN");
+    ReleaseSysCache(tup);
+  }
+  // Memberships: a granted role's privileges (or SET ROLE to it) come with it.
+  CatCList *mem = SearchSysCacheList1(AUTHMEMMEMROLE, ObjectIdGetDatum(r));
+  for (int i = 0; i < mem->n_members; i++) {
+    auto *m = reinterpret_cast<Form_pg_auth_members>(GETSTRUCT(&mem->members[i]->tuple));
+    const char *name = GetUserNameFromId(m->roleid, true);
+    add(psprintf("member of \"%s\"", name ? name : "?"));
+  }
+  ReleaseSysCacheList(mem);
+  HeapTuple db = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(MyDatabaseId));
+  if (HeapTupleIsValid(db)) {
+    if (reinterpret_cast<Form_pg_database>(GETSTRUCT(db))->datdba == r) add("owner of the database");
+    ReleaseSysCache(db);
+  }
+  strlcpy(buf, s.data, len);
+  pfree(s.data);
+}
+
+Oid decide_role() {
   Oid r = get_role_oid(kRelayRole, true);
-  if (OidIsValid(r) && may_relay(r)) {
-    if (r != g_role) set_role_name(kRelayRole);
-    g_role = r;
-    return r;
+  if (OidIsValid(r)) {
+    char excess[160];
+    role_excess(r, excess, sizeof excess);
+    if (excess[0]) {
+      char msg[kErrorLen];
+      snprintf(msg, sizeof msg, "role \"%s\" has more rights than the relay needs (%s); not running as it", kRelayRole,
+               excess);
+      if (!g_role_refused || strcmp(msg, g_role_refusal) != 0)
+        ereport(WARNING, (errcode(ERRCODE_INVALID_ROLE_SPECIFICATION), errmsg("nova relay: %s", msg),
+                          errdetail("The relay delivers nothing until the role holds no more than the extension "
+                                    "gives it (state role_refused)."),
+                          errhint("ALTER ROLE %s NOSUPERUSER NOCREATEROLE NOCREATEDB NOREPLICATION NOBYPASSRLS "
+                                  "NOLOGIN, and revoke its role memberships; the relay resumes by itself.",
+                                  kRelayRole)));
+      strlcpy(g_role_refusal, msg, sizeof g_role_refusal);
+      g_role_refused = true;
+      set_error(msg);
+      set_role_name("");  // it runs as nobody
+      return InvalidOid;
+    }
+    if (g_role_refused) {
+      ereport(LOG, (errcode(ERRCODE_SUCCESSFUL_COMPLETION),
+                    errmsg("nova relay: role \"%s\" no longer holds extra rights; resuming", kRelayRole)));
+      g_role_refused = false;
+      set_error("");
+    }
+    if (may_relay(r)) {
+      if (r != g_role) set_role_name(kRelayRole);
+      return r;
+    }
+  } else if (g_role_refused) {
+    g_role_refused = false;
+    set_error("");
   }
   Oid owner = nova::pg::extension_owner();
   if (!g_warned_no_role) {
@@ -299,9 +382,27 @@ Oid relay_role() {
     g_warned_no_role = true;
   }
   if (owner != g_role) set_role_name(GetUserNameFromId(owner, false));
-  g_role = owner;
   return owner;
 }
+
+}  // namespace
+
+Oid relay_role() {
+  if (g_role_lxid == MyProc->lxid && g_role_lxid != InvalidLocalTransactionId) return g_role;
+  Oid r = decide_role();
+  g_role = r;
+  g_role_lxid = MyProc->lxid;
+  return r;
+}
+
+Oid relay_role_required() {
+  Oid r = relay_role();
+  if (!OidIsValid(r))
+    ereport(ERROR, (errcode(ERRCODE_INVALID_ROLE_SPECIFICATION), errmsg("nova relay: %s", g_role_refusal)));
+  return r;
+}
+
+namespace {
 
 // ---- SQL -----------------------------------------------------------------------
 // Every statement runs as nova_relay with search_path = pg_catalog, pg_temp
@@ -659,7 +760,7 @@ bool is_standard_header(const char *name, bool cloudevents) {
   return false;
 }
 
-enum class BatchResult { kIdle, kSent, kMore, kBreakerOpen, kBrokerDown, kNoExtension };
+enum class BatchResult { kIdle, kSent, kMore, kBreakerOpen, kBrokerDown, kNoExtension, kRoleRefused };
 
 // Run one of the relay's statements on nova.outbox with the plan shape pinned. The
 // outbox's statistics are nearly always stale — a partition grows from empty after each
@@ -695,7 +796,7 @@ void with_plan_shape(PlanShape shape, F &&fn) {
 // again when the setting changes).
 int claim(int limit) {
   int rc = 0;
-  nova::pg::run_as(relay_role(), [&] {
+  nova::pg::run_as(relay_role_required(), [&] {
     SPIPlanPtr plan;
     if (limit == 1) {
       plan = prepare(&g_plans.probe, psprintf(kClaimSqlFmt, 1), 0, nullptr);
@@ -716,7 +817,7 @@ int claim(int limit) {
 // Nothing due: how long until the first event in backoff is (bounded by *wait_ms).
 void wait_for_next_due(int *wait_ms) {
   int rc = 0;
-  nova::pg::run_as(relay_role(), [&] {
+  nova::pg::run_as(relay_role_required(), [&] {
     rc = SPI_execute_plan(prepare(&g_plans.next, kNextDueSql, 0, nullptr), nullptr, nullptr, true, 1);
   });
   if (rc == SPI_OK_SELECT && SPI_processed == 1) {
@@ -965,7 +1066,7 @@ void record(Batch *b, int max_attempts) {
   }
 
   pgstat_report_activity(STATE_RUNNING, "nova relay: recording deliveries");
-  nova::pg::run_as(relay_role(), [&] {
+  nova::pg::run_as(relay_role_required(), [&] {
     int rc;
     // One DELETE per slot present (two at most, around a partition rotation).
     for (int slot = 0; slot <= 1 && ndel > 0; slot++) {
@@ -1045,12 +1146,38 @@ bool outage_reachable() {
   return true;
 }
 
+// Idle (nothing due): is Kafka still reachable? Nothing is sent, so no delivery report
+// would tell: the error callback's "all brokers down" (served by polling the producer
+// here) or an unanswered metadata request does. Asks at most once per `interval`
+// (half of message.timeout.ms, 100 ms to 1 s) since Kafka last answered, waiting as
+// long at most, so an idle relay shows broker_down within message.timeout.ms (at
+// most 2 s) of the brokers going away (docs/relay.md, "Outages").
+TimestampTz g_last_contact = 0;  // Kafka's last answer: an acknowledgement or metadata
+
+int idle_check_interval_ms() { return Max(100, Min(kIdleCheckMs, g_sink->message_timeout_ms() / 2)); }
+
+bool idle_kafka_reachable() {
+  int interval = idle_check_interval_ms();
+  g_sink->poll(0);  // serves librdkafka's error callback and logs
+  emit_kafka_logs();
+  if (g_sink->all_brokers_down()) return false;
+  TimestampTz now = GetCurrentTimestamp();
+  if (!TimestampDifferenceExceeds(g_last_contact, now, interval)) return true;
+  pgstat_report_activity(STATE_RUNNING, "nova relay: asking Kafka for metadata (idle)");
+  bool ok = g_sink->brokers_reachable(Min(kReachTimeoutMs, interval));
+  emit_kafka_logs();
+  if (ok) g_last_contact = GetCurrentTimestamp();
+  return ok;
+}
+
 BatchResult run_batch(int *wait_ms) {
   int max_attempts = nova_guc_relay_max_attempts;
   *wait_ms = nova_guc_relay_idle_timeout;
 
   pgstat_report_activity(STATE_RUNNING, "nova relay: claiming outbox events");
   if (!OidIsValid(get_extension_oid("nova", true))) return BatchResult::kNoExtension;
+  // An over-privileged nova_relay: run nothing at all (relay_role.h).
+  if (!OidIsValid(relay_role())) return BatchResult::kRoleRefused;
 
   if (g_outage && !outage_reachable()) {
     *wait_ms = kOutagePollMs;
@@ -1063,7 +1190,22 @@ BatchResult run_batch(int *wait_ms) {
   int limit = probe ? 1 : nova_guc_relay_batch_size;
   int n = claim(limit);
   if (n == 0) {
-    if (g_outage) leave_outage();  // a broker answers and nothing is due: nothing to probe with
+    if (g_outage) {
+      leave_outage(0);  // a broker answers and nothing is due: nothing to probe with
+      g_last_contact = GetCurrentTimestamp();
+    } else if (!idle_kafka_reachable()) {
+      const char *why = "no Kafka broker answers while the relay is idle";
+      set_error(why);
+      enter_outage(why);
+      g_outage_unreachable = true;  // the breaker may be cut short when a broker answers
+      const char *st = nova::pg::breaker::state("kafka");
+      if (strcmp(st, "CLOSED") == 0)  // an unanswered request is a failed call, as in outage mode
+        st = nova::pg::breaker::record("kafka", false, idle_check_interval_ms() * 1000L);
+      note_breaker_state(st);
+      *wait_ms = kOutagePollMs;
+      return breaker_refusing(g_breaker_state) ? BatchResult::kBreakerOpen : BatchResult::kBrokerDown;
+    }
+    *wait_ms = Min(*wait_ms, idle_check_interval_ms());
     wait_for_next_due(wait_ms);
     return BatchResult::kIdle;
   }
@@ -1097,7 +1239,10 @@ BatchResult run_batch(int *wait_ms) {
   }
   bool any_ok = false;
   for (int i = 0; i < n && !any_ok; i++) any_ok = b->msgs[i].done && b->msgs[i].ok;
-  if (any_ok) leave_outage();
+  if (any_ok) {
+    leave_outage(n);  // n: the probe batch's size (1 during an outage, see `limit`)
+    g_last_contact = GetCurrentTimestamp();
+  }
   if (g_outage) {
     *wait_ms = kOutagePollMs;
     return BatchResult::kBrokerDown;
@@ -1134,8 +1279,9 @@ void maybe_rotate() {
     SPI_connect();
     PushActiveSnapshot(GetTransactionSnapshot());
     pgstat_report_activity(STATE_RUNNING, "nova relay: rotating outbox partitions");
-    if (OidIsValid(get_extension_oid("nova", true))) {
-      nova::pg::run_as(relay_role(), [&] {
+    Oid role = OidIsValid(get_extension_oid("nova", true)) ? relay_role() : InvalidOid;
+    if (OidIsValid(role)) {
+      nova::pg::run_as(role, [&] {
         // Total size (indexes and TOAST included): autovacuum may have cut the heap to 0
         // pages while the indexes keep their pages. A freshly truncated partition is ~40 kB.
         char *sql = psprintf("SELECT pg_catalog.pg_total_relation_size('nova.outbox_%d'::pg_catalog.regclass)",
@@ -1387,6 +1533,9 @@ void nova_relay_main(Datum) {
         break;
       case BatchResult::kBreakerOpen:
         set_state(State::kBreakerOpen);
+        break;
+      case BatchResult::kRoleRefused:
+        set_state(State::kRoleRefused);  // last_error says why (relay_role.h)
         break;
       case BatchResult::kBrokerDown:
         set_state(State::kBrokerDown);

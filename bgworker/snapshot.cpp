@@ -10,6 +10,14 @@
 // that writer (whose event then has the earlier id) or the writer waits for the
 // batch (and its event gets the later id).
 //
+// Roles (docs/security.md, "The relay's role"): the job bookkeeping (pick, advance,
+// fail, record an error on nova.snapshot_jobs) runs as the relay's role, nova_relay,
+// which holds exactly the column privileges it needs (src/sql/45_snapshot.sql); the
+// batch reads the user's table as the table's owner (the role that owns the rows, the
+// one role that may read and lock all of them without being a superuser). Both go
+// through nova::pg::run_as (restricted operation, search_path pinned) and the SQL is
+// schema-qualified. The events are written by the outbox writer as for any trigger.
+//
 // Frames here hold no C++ objects with destructors (PostgreSQL errors longjmp).
 #include "bgworker/snapshot.h"
 
@@ -39,6 +47,7 @@ extern "C" {
 #include "pg/guc.h"
 #include "pg/metrics.h"
 #include "pg/outbox.h"
+#include "bgworker/relay_role.h"
 #include "pg/run_as.h"
 
 namespace nova::relay {
@@ -90,7 +99,7 @@ struct Call {
   Datum *last_key;  // text, nkeys
 };
 
-void exec_as_owner(void *p) {
+void exec_sql(void *p) {
   Call *c = static_cast<Call *>(p);
   int rc = SPI_execute_with_args(c->sql, c->nargs, c->types, c->values, c->nulls, false, 0);
   if (rc != c->expect) elog(ERROR, "nova snapshot: query failed: %s", SPI_result_code_string(rc));
@@ -108,7 +117,7 @@ void update_job(const char *sql, int64 id, Datum a2, bool a2null, int64 rows, bo
   c.values = values;
   c.nulls = nulls;
   c.expect = SPI_OK_UPDATE;
-  nova::pg::run_as(nova::pg::extension_owner(), exec_as_owner, &c);
+  nova::pg::run_as(relay_role_required(), exec_sql, &c);
 }
 
 void fail_job(int64 id, const char *why) {
@@ -116,7 +125,7 @@ void fail_job(int64 id, const char *why) {
   ereport(LOG, (errmsg("nova relay: snapshot %lld failed: %s", static_cast<long long>(id), why)));
 }
 
-// As the table's owner: read one batch and write its events.
+// As the table's owner (see the top of this file): read one batch and write its events.
 void read_batch(void *p) {
   Call *c = static_cast<Call *>(p);
   int rc = SPI_execute_with_args(c->sql, c->nargs, c->types, c->values, c->nulls, false, 0);
@@ -186,10 +195,13 @@ bool step_in_xact(volatile int64 *job_id) {
   Oid nsp = get_namespace_oid("nova", true);
   if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("snapshot_jobs", nsp))) return false;
 
+  // An over-privileged nova_relay: no snapshot either (relay_role.h).
+  Oid role = relay_role();
+  if (!OidIsValid(role)) return false;
   Call pick = {};
   pick.sql = kPickSql;
   pick.expect = SPI_OK_SELECT;
-  nova::pg::run_as(nova::pg::extension_owner(), exec_as_owner, &pick);
+  nova::pg::run_as(role, exec_sql, &pick);
   if (SPI_processed == 0) return false;
 
   Job job = {};

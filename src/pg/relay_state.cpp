@@ -52,6 +52,7 @@ const char *state_name(State s) {
     case State::kRunning: return "running";
     case State::kBrokerDown: return "broker_down";
     case State::kBreakerOpen: return "breaker_open";
+    case State::kRoleRefused: return "role_refused";
     case State::kStopping: return "stopping";
   }
   return "unknown";

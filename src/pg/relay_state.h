@@ -27,6 +27,7 @@ enum class State : int {
   kRunning,             // sending
   kBrokerDown,          // Kafka unreachable (broker-level failures); probing with one event
   kBreakerOpen,         // the `kafka` breaker refuses calls; waiting for the probe
+  kRoleRefused,         // nova_relay has more rights than the relay needs: runs nothing (last_error says why)
   kStopping,            // SIGTERM: bounded flush, then exit
 };
 const char *state_name(State s);

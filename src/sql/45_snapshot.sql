@@ -73,3 +73,10 @@ COMMENT ON VIEW nova.snapshots IS 'Snapshots requested with nova.snapshot(), and
 REVOKE ALL ON nova.snapshot_jobs, nova.snapshots FROM PUBLIC;
 REVOKE ALL ON FUNCTION nova.snapshot(regclass, int), nova.cancel_snapshot(bigint) FROM PUBLIC;
 GRANT SELECT ON nova.snapshot_jobs, nova.snapshots TO nova_service;
+-- The relay worker's bookkeeping runs as nova_relay (bgworker/snapshot.cpp,
+-- docs/security.md "The relay's role"): pick the oldest unfinished job (FOR UPDATE),
+-- advance its cursor and counters, mark it done or failed, record an error. Exactly
+-- the columns those statements read and write; nothing on the view or functions.
+GRANT SELECT (id, tbl, batch_size, key_columns, cursor, state, rows_done),
+      UPDATE (cursor, rows_done, state, finished_at, last_error)
+   ON nova.snapshot_jobs TO nova_relay;

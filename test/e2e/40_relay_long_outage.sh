@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # A long broker outage never turns into dead letters (docs/relay.md, "Which failures
 # spend attempts"). nova.relay_max_attempts = 2, message.timeout.ms = 1 s, the breaker
-# as in relay.md's example (5 failures, 10 s wait, backing off): every broker is down
-# for ~35 s — far more than 10x what two attempts take — while writers keep updating
-# interleaved keys. Then the brokers come back: every event arrives as committed, the
-# last message of every key is its latest row, nova.outbox_dead stays empty, no
-# attempt was spent, and nova.status() went through broker_down / breaker_open.
+# as in relay.md's example (5 failures, 10 s wait, backing off).
+# First an idle relay (nothing to send): every broker goes down, nova.status() must
+# say broker_down within 2 x message.timeout.ms, and idle again once they are back.
+# Then every broker is down for ~35 s — far more than 10x what two attempts take —
+# while writers keep updating interleaved keys. Then the brokers come back: the first
+# delivery within 5 s, after a probe of ONE event (the relay's log line says how many
+# the probe sent); every event arrives as committed, per key in order (values in order
+# of first appearance increase) and complete, the last message of every key is its
+# latest row, nova.outbox_dead stays empty, no attempt was spent, and nova.status()
+# went through broker_down / breaker_open.
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lib.sh"
 source "$NOVA_REPO/tools/kafka.sh"
@@ -18,8 +23,32 @@ CREATE TABLE public.items (id int PRIMARY KEY, v int NOT NULL, at timestamptz);
 INSERT INTO public.items SELECT g, 0, now() FROM generate_series(1, 12) g;
 SELECT nova.enable_outbox('public.items');
 SQL
+/usr/bin/python3 "$NOVA_REPO/tools/check_key_order.py" --self-test || nova_die "the order checker accepts disorder"
 nova_kafka_configure_relay
 nova_relay_wait_ready 30 || nova_die "relay did not start: $(nova_psql -c 'SELECT nova.status()')"
+rc=0
+
+# ---- an idle relay notices the outage too (docs/relay.md, "Outages") ----
+MTO_MS=1000   # message.timeout.ms above
+nova_relay_wait_state 10 idle || nova_die "relay not idle: $(nova_psql -c 'SELECT nova.status()')"
+sleep 2       # idle for a while: no delivery report can tell it anything
+[ "$(nova_psql -c "SELECT count(*) FROM nova.outbox")" = 0 ] || nova_die "idle phase: the outbox is not empty"
+nova_log "idle relay: all brokers down"
+down_at="$(date +%s.%N)"
+nova_kafka_cmd down_all
+idle_deadline_ms=$(( 2 * MTO_MS + 1000 ))   # the bound, plus 1 s for this loop's own psql calls
+if nova_wait_for 10 "idle relay shows broker_down" nova_relay_in_state broker_down; then
+  seen_ms="$(awk -v a="$down_at" -v b="$(date +%s.%N)" 'BEGIN { printf "%d", (b - a) * 1000 }')"
+  echo "idle relay: broker_down $seen_ms ms after down_all (bound 2 x message.timeout.ms = $(( 2 * MTO_MS )) ms)"
+  [ "$seen_ms" -le "$idle_deadline_ms" ] || { echo "FAIL: idle relay showed broker_down after $seen_ms ms"; rc=1; }
+else
+  echo "FAIL: an idle relay never showed broker_down: $(nova_psql -c 'SELECT nova.status()')"; rc=1
+fi
+nova_kafka_cmd up_all
+nova_wait_for 15 "idle relay back to idle" nova_relay_in_state idle \
+  || { echo "FAIL: idle relay not idle after up_all: $(nova_psql -c 'SELECT nova.status()')"; rc=1; }
+echo "idle relay: $(nova_relay_state) after up_all"
+log_mark="$(wc -l <"$NOVA_CLUSTER/server.log")"
 
 # Every update adds 1 to v: key k must arrive with every v in 1..(its final v), and its
 # last message must be its final row.
@@ -43,7 +72,6 @@ NOVA_CLEANUP_CMDS+=("touch '$NOVA_CLUSTER/stop_sampling'; wait $sampler")
 sleep 5
 nova_log "all brokers down"
 nova_kafka_cmd down_all
-rc=0
 max_attempts_seen=0
 for _ in $(seq 1 35); do
   sleep 1
@@ -61,12 +89,22 @@ nova_wait_for 60 "deliveries resume" bash -c \
   "[ \"\$(psql -X -At -c \"SELECT nova.status()->>'delivered'\")\" -gt $delivered_before ]" \
   || { echo "FAIL: no delivery after the brokers came back: $(nova_psql -c 'SELECT nova.status()')"; rc=1; }
 resumed_at="$(date +%s.%N)"
-echo "recovery: first delivery $(awk -v a="$up_at" -v b="$resumed_at" 'BEGIN { printf "%.1f", b - a }') s after up_all"
+recovery="$(awk -v a="$up_at" -v b="$resumed_at" 'BEGIN { printf "%.1f", b - a }')"
+echo "recovery: first delivery $recovery s after up_all (bound 5 s)"
+awk -v r="$recovery" 'BEGIN { exit !(r <= 5.0) }' || { echo "FAIL: first delivery $recovery s after up_all (> 5 s)"; rc=1; }
 wait "$load" || { cat "$NOVA_CLUSTER/pgbench.log"; nova_die "pgbench failed"; }
 nova_relay_wait_drained 90 || nova_die "outbox not drained: $(nova_psql -c 'SELECT nova.status()')"
 touch "$NOVA_CLUSTER/stop_sampling"; wait "$sampler" || true
 
 nova_check_key_order nova.items || rc=1
+
+# The probe that ended the outage sent ONE event: the relay logs the probe batch's size.
+tail -n +"$((log_mark + 1))" "$NOVA_CLUSTER/server.log" | grep -o 'Kafka reachable again after .*' >"$NOVA_CLUSTER/resumed.log" || true
+sed 's/^/  resumed: /' "$NOVA_CLUSTER/resumed.log"
+[ -s "$NOVA_CLUSTER/resumed.log" ] || { echo "FAIL: no 'Kafka reachable again' line after the outage"; rc=1; }
+if grep -v '(probe: 1 event); resuming' "$NOVA_CLUSTER/resumed.log" | grep -q .; then
+  echo "FAIL: an outage ended with a probe of other than one event"; rc=1
+fi
 
 echo "states seen:"; sed 's/^/  /' "$NOVA_CLUSTER/states.log"
 echo "status: $(nova_psql -c 'SELECT nova.status()')"

@@ -77,6 +77,14 @@ FROM pg_class c, unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE'
 WHERE c.relnamespace = 'nova'::regnamespace AND c.relkind IN ('r', 'p', 'v')
   AND has_table_privilege('nova_relay', c.oid, p.priv)
 ORDER BY 1, 2;
+-- Column privileges beyond those: the snapshot bookkeeping (bgworker/snapshot.cpp).
+SELECT c.relname, p.priv, string_agg(a.attname, ', ' ORDER BY a.attnum) AS columns
+FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped,
+     unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'REFERENCES']) p(priv)
+WHERE c.relnamespace = 'nova'::regnamespace AND c.relkind IN ('r', 'p', 'v')
+  AND has_column_privilege('nova_relay', c.oid, a.attnum, p.priv)
+  AND NOT has_table_privilege('nova_relay', c.oid, p.priv)
+GROUP BY 1, 2 ORDER BY 1, 2;
 SELECT count(*) AS functions_nova_relay_may_call_beyond_public
 FROM pg_proc f WHERE f.pronamespace = 'nova'::regnamespace AND has_function_privilege('nova_relay', f.oid, 'EXECUTE')
   AND NOT has_function_privilege('nova_regress_nobody', f.oid, 'EXECUTE');
