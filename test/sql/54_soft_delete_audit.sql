@@ -63,7 +63,7 @@ CREATE FUNCTION public.sdc_audit_trg() RETURNS trigger LANGUAGE plpgsql SET sear
   $$ BEGIN INSERT INTO public.sdc_audit_trigger_rows VALUES (1); RETURN NEW; END $$;
 
 -- ---- CHECK: the operator's policy is that every audited request id looks like req-…
-ALTER TABLE nova.audit_log ADD CONSTRAINT audit_log_correlation_format CHECK (correlation_id LIKE 'req-%');
+ALTER TABLE nova.audit_log ADD CONSTRAINT audit_log_correlation_format CHECK (pg_catalog.starts_with(correlation_id, 'req-'));
 SET ROLE sdc_user;
 SET nova.correlation_id = 'job-1';
 SELECT public.sdc_try('DELETE FROM sdc.notes WHERE id = 1') AS notes, public.sdc_try('DELETE FROM sdc.logged WHERE id = 1') AS logged;
@@ -87,7 +87,7 @@ SELECT * FROM sdc_state;
 SELECT pg_catalog.count(*) AS audit_trigger_rows FROM public.sdc_audit_trigger_rows;
 -- and by the direct insert (no trigger): refused with the CHECK, works without it
 DROP TRIGGER sdc_audit ON nova.audit_log;
-ALTER TABLE nova.audit_log ADD CONSTRAINT audit_log_correlation_format CHECK (correlation_id LIKE 'req-%') NOT VALID;
+ALTER TABLE nova.audit_log ADD CONSTRAINT audit_log_correlation_format CHECK (pg_catalog.starts_with(correlation_id, 'req-')) NOT VALID;
 SET ROLE sdc_user;
 SELECT public.sdc_try('DELETE FROM sdc.notes WHERE id = 2') AS notes, public.sdc_try('DELETE FROM sdc.logged WHERE id = 2') AS logged;
 RESET ROLE;
