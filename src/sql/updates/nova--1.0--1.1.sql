@@ -69,8 +69,9 @@ DROP FUNCTION IF EXISTS nova._breaker_clock_advance(interval);
 -- a superuser added are dropped; grants on the view are kept. A view whose columns
 -- were changed so that CREATE OR REPLACE cannot restore nova's is dropped and
 -- created again; if other objects depend on such a view the update stops and
--- lists them. One WARNING per repaired view that was not a superuser's (a NOTICE
--- for a superuser's; docs/soft-delete.md, "Upgrading from 1.0").
+-- lists them. One WARNING per repaired view that was not a superuser's (a NOTICE,
+-- which extension scripts do not show by default, for a superuser's;
+-- docs/soft-delete.md, "Upgrading from 1.0").
 DO $$
 DECLARE
   r        record;
