@@ -397,6 +397,8 @@ uint32_t Partition::chain_length(uint64_t hash) const noexcept {
   return n;
 }
 
+uint32_t Partition::bucket_of(uint64_t hash) const noexcept { return static_cast<uint32_t>((hash >> 20) % nbuckets_); }
+
 void Partition::add_stats(Stats *out) const noexcept {
   out->hits += stats_.hits;
   out->misses += stats_.misses;

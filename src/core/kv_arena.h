@@ -85,6 +85,8 @@ class Partition {
 
   // Entries in the bucket chain that `hash` maps to (tests: at most kMaxChain).
   uint32_t chain_length(uint64_t hash) const noexcept;
+  // The bucket `hash` maps to (tests: src/pg/kv_cache.cpp's colliding-key hook).
+  uint32_t bucket_of(uint64_t hash) const noexcept;
 
  private:
   Partition() = default;

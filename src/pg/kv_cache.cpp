@@ -21,8 +21,10 @@ extern "C" {
 #include "postgres.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "storage/lwlock.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
@@ -30,11 +32,14 @@ extern "C" {
 
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
+#include <string>
 
 #include "core/kv_arena.h"
 #include "pg/boundary.h"
 #include "pg/guc.h"
 #include "pg/module.h"
+#include "pg/test_hooks.h"
 
 namespace nova::pg::kv_cache {
 
@@ -260,4 +265,87 @@ NOVA_FUNCTION(nova_cache_stats) {
   Datum d = 0;
   nova::pg::guard([&] { d = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf)); });
   PG_RETURN_DATUM(d);
+}
+
+// ---- Test hooks (test builds only: src/sql/test_hooks/test_hooks.sql; docs/cache.md,
+// "Memory and eviction"). A release build has no SQL function for them and refuses here, so
+// nothing derived from the seed is observable there.
+
+namespace {
+
+void require_cache_hook(const char *function) {
+  nova::pg::require_test_hooks(function);
+  if (!superuser()) throw nova::Error("42501", std::string("only superusers may call ") + function);
+}
+
+void require_enabled(const char *function) {
+  if (!enabled())
+    throw nova::Error(nova::sqlstate::kObjectNotInPrerequisiteState,
+                      std::string(function) + " needs the shared cache (shared_preload_libraries = 'nova')");
+}
+
+}  // namespace
+
+// nova._cache_key_hash(key text) -> bigint: the seeded hash nova.cache_* use for
+// the key in this database (NULL without shared memory).
+NOVA_FUNCTION(nova_cache_key_hash) {
+  require_cache_hook("nova._cache_key_hash");
+  Key k = get_key(fcinfo, 0);
+  if (g_shared == nullptr || !nova::pg::shmem_available()) PG_RETURN_NULL();
+  PG_RETURN_INT64(static_cast<int64>(k.hash));
+}
+
+// nova._cache_chain_length(key text) -> int: entries in the bucket chain the key maps to.
+NOVA_FUNCTION(nova_cache_chain_length) {
+  require_cache_hook("nova._cache_chain_length");
+  Key k = get_key(fcinfo, 0);
+  require_enabled("nova._cache_chain_length");
+  LWLock *lock = &g_locks[k.part].lock;
+  LWLockAcquire(lock, LW_SHARED);
+  uint32_t n = partition(k.part)->chain_length(k.hash);
+  LWLockRelease(lock);
+  PG_RETURN_INT32(static_cast<int32>(n));
+}
+
+// nova._cache_colliding_keys(key text, n int) -> text[]: the first n keys
+// key || ':' || i (i = 0, 1, ...) whose seeded hash falls into the same partition
+// and bucket chain as the key's. Only someone who knows the seed can compute
+// them, which is what a test of the chain bound needs.
+NOVA_FUNCTION(nova_cache_colliding_keys) {
+  require_cache_hook("nova._cache_colliding_keys");
+  Key k = get_key(fcinfo, 0);
+  if (PG_ARGISNULL(1)) throw nova::Error("22004", "n must not be null");
+  int32 n = PG_GETARG_INT32(1);
+  if (n < 1 || n > 64) throw nova::Error(nova::sqlstate::kInvalidParameterValue, "n must be between 1 and 64");
+  constexpr size_t kSuffix = 21;  // ':' and up to 20 digits
+  if (k.len + kSuffix > kMaxKeyBytes)
+    throw nova::Error(nova::sqlstate::kInvalidParameterValue, "key too long to derive colliding keys from");
+  require_enabled("nova._cache_colliding_keys");
+  const nova::kv::Partition *p = partition(k.part);
+  uint32_t bucket = p->bucket_of(k.hash);
+  char *buf = static_cast<char *>(palloc(k.len + kSuffix));
+  memcpy(buf, k.data, k.len);
+  buf[k.len] = ':';
+  Datum *out = static_cast<Datum *>(palloc(sizeof(Datum) * n));
+  int found = 0;
+  // Expected tries per key: partitions x buckets (a few hundred thousand at the default size).
+  constexpr uint64_t kMaxTries = uint64_t(1) << 34;
+  for (uint64_t i = 0; found < n; i++) {
+    if (i == kMaxTries)
+      throw nova::Error(nova::sqlstate::kProgramLimitExceeded, "no colliding keys found");
+    if ((i & 0xFFFFF) == 0) CHECK_FOR_INTERRUPTS();
+    char digits[20];
+    int nd = 0;
+    uint64_t v = i;
+    do {
+      digits[nd++] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v != 0);
+    size_t len = k.len + 1;
+    while (nd > 0) buf[len++] = digits[--nd];
+    uint64_t h = key_hash(buf, len);
+    if (int(h % kPartitions) != k.part || p->bucket_of(h) != bucket) continue;
+    out[found++] = PointerGetDatum(cstring_to_text_with_len(buf, int(len)));
+  }
+  PG_RETURN_ARRAYTYPE_P(construct_array(out, n, TEXTOID, -1, false, TYPALIGN_INT));
 }

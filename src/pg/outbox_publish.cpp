@@ -29,6 +29,7 @@ extern "C" {
 
 #include "core/outbox_names.h"
 #include "pg/boundary.h"
+#include "pg/catalog_version.h"
 #include "pg/run_as.h"
 
 namespace {
@@ -79,12 +80,15 @@ struct GrantMemo {
 };
 GrantMemo g_memo = {InvalidLocalTransactionId, 0, 0, InvalidOid, {0}};
 
-// ERROR 42501 unless the current user may publish to `topic`.
+// ERROR 42501 unless the current user may publish to `topic`. On a catalog not yet
+// updated to 1.1 (no nova.publish_grants) a caller who needs a grant gets 55000
+// naming ALTER EXTENSION nova UPDATE (docs/operations.md, "Upgrading").
 void check_publish_grant(const char *topic) {
   Oid user = GetUserId();
   if (superuser_arg(user)) return;
   Oid owner = nova::pg::extension_owner();
   if (has_privs_of_role(user, owner)) return;
+  nova::pg::require_catalog("1.1", "nova.publish by a role other than the extension owner (publish grants)");
   LocalTransactionId lxid = MyProc->lxid;
   TimestampTz stmt = GetCurrentStatementStartTimestamp();
   CommandId cid = GetCurrentCommandId(false);

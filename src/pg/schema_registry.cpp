@@ -469,8 +469,9 @@ int32 schema_check_event(const char *event_type, Jsonb *payload) {
                    errmsg("event \"%s\" does not match its schema (version %d): %s", event_type, entry->version,
                           problem),
                    errhint(mode == NOVA_VALIDATE_ERROR
-                               ? "Fix the payload or register a new schema version; SET nova.validate_events = warn "
-                                 "only logs invalid events."
+                               ? "Fix the payload or register a new schema version with nova.register_schema(); "
+                                 "to only log invalid events, a superuser can set nova.validate_events = warn "
+                                 "(e.g. ALTER ROLE ... SET)."
                                : "The event is written without a schema-version header.")));
   return 0;
 }

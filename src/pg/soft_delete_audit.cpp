@@ -258,8 +258,11 @@ void invalidate_cb(Datum, Oid relid) {
   if (relid == InvalidOid || relid == g_audit.relid) g_audit.checked = false;
 }
 
-// Can the direct insert be used? (The table as created by the extension: these 8 columns,
-// no triggers, only plain immediate indexes.) Otherwise audit() falls back to SPI.
+// Can the direct insert be used? Our own column layout (these 8 columns, of these
+// types) plus the one eligibility check every direct writer uses,
+// direct_insert_supported(): constraints an operator adds (NOT NULL, CHECK) are
+// enforced by direct_insert_tuple() itself; triggers, rules, row-level security
+// and anything else unusual make audit() fall back to an INSERT through SPI.
 void check_audit_rel() {
   if (!g_audit.callback) {
     nova::pg::register_relcache_callback(invalidate_cb, (Datum)0);
@@ -274,8 +277,7 @@ void check_audit_rel() {
   if (!OidIsValid(g_audit.relid) || !OidIsValid(g_audit.seq)) return;
   Relation rel = table_open(g_audit.relid, AccessShareLock);
   TupleDesc desc = RelationGetDescr(rel);
-  bool ok = desc->natts == kAuditCols && rel->trigdesc == nullptr && rel->rd_rel->relkind == RELKIND_RELATION &&
-            !rel->rd_rel->relrowsecurity;
+  bool ok = desc->natts == kAuditCols;
   for (int i = 0; ok && i < desc->natts; i++) {
     Form_pg_attribute att = TupleDescAttr(desc, i);
     ok = !att->attisdropped && strcmp(NameStr(att->attname), kAuditNames[i]) == 0;
@@ -285,7 +287,6 @@ void check_audit_rel() {
     for (int i = 0; i < kAuditCols; i++)
       if (TupleDescAttr(desc, i)->atttypid != kTypes[i]) ok = false;
   }
-  if (ok && rel->rd_att->constr && rel->rd_att->constr->num_check > 0) ok = false;
   if (ok) ok = direct_insert_supported(rel);
   g_audit.natts = desc->natts;
   table_close(rel, AccessShareLock);

@@ -104,6 +104,55 @@ SET ROLE nova_regress_nobody;
 SELECT nova.cache_get('regress:svc');
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
+
+-- ---- the hash seed and the chain bound, seen through the test-build hooks
+-- (superusers only; docs/cache.md, "Memory and eviction")
+SET ROLE nova_regress_svc;
+SELECT nova._cache_key_hash('regress:seed');
+\echo :LAST_ERROR_SQLSTATE
+SELECT nova._cache_colliding_keys('regress:chain', 2);
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+-- even with EXECUTE granted, the hooks are for superusers only
+GRANT EXECUTE ON FUNCTION nova._cache_key_hash(text) TO nova_regress_svc;
+SET ROLE nova_regress_svc;
+SELECT nova._cache_key_hash('regress:seed');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+REVOKE EXECUTE ON FUNCTION nova._cache_key_hash(text) FROM nova_regress_svc;
+-- keyed: not hash_bytes_extended of the key with only the database mixed in (seed 0),
+-- which is hashtextextended(key, database oid * 0x9E3779B97F4A7C15 mod 2^64)
+SELECT nova._cache_key_hash('regress:seed') <> pg_catalog.hashtextextended('regress:seed',
+         (CASE WHEN m >= 9223372036854775808 THEN m - 18446744073709551616 ELSE m END)::bigint) AS seeded
+  FROM (SELECT (d.oid::text::numeric * 11400714819323198485) % 18446744073709551616 AS m
+          FROM pg_database d WHERE d.datname = current_database()) s;
+-- the same in every session of this server start (a restart draws a new seed:
+-- test/e2e/35_cache_seed.sh)
+SELECT nova._cache_key_hash('regress:seed') AS seeded_hash \gset
+\c
+SELECT nova._cache_key_hash('regress:seed') = :seeded_hash AS same_in_a_new_session;
+-- 20 keys crafted to share one bucket chain (only a holder of the seed can make
+-- them): the chain stops at 16 entries, each key beyond evicts the chain's oldest
+SELECT nova.cache_flush();
+CREATE TEMP TABLE chain AS
+  SELECT k, i FROM unnest(nova._cache_colliding_keys('regress:chain', 20)) WITH ORDINALITY u(k, i);
+SELECT count(DISTINCT k) AS crafted_keys FROM chain;
+SELECT (nova.cache_stats()->>'evictions')::bigint AS evictions_before \gset
+DO $$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT k, i FROM chain ORDER BY i LOOP
+    PERFORM nova.cache_set(r.k, r.i::text);
+  END LOOP;
+END $$;
+SELECT nova._cache_chain_length('regress:chain') AS chain_length;
+SELECT (nova.cache_stats()->>'evictions')::bigint - :evictions_before AS evicted;
+SELECT array_agg(i ORDER BY i) FILTER (WHERE nova.cache_get(k) IS NULL) AS evicted_keys,
+       count(*) FILTER (WHERE nova.cache_get(k) = i::text) AS kept
+  FROM chain;
+SELECT nova._cache_colliding_keys('regress:chain', 0);
+\echo :LAST_ERROR_SQLSTATE
+DROP TABLE chain;
 DROP ROLE nova_regress_svc;
 DROP ROLE nova_regress_nobody;
 SELECT nova.cache_flush();

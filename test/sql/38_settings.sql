@@ -49,6 +49,18 @@ SELECT nova.publish('regress.settings', '1', 'RegressSettingsEvent', '{"id": "no
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 SELECT count(*) AS written FROM nova.outbox WHERE event_type = 'RegressSettingsEvent';
+-- what the error's hint says works: a superuser sets warn for the role, whose
+-- sessions then write the invalid event with a WARNING
+SELECT current_user AS admin \gset
+ALTER ROLE nova_regress_settings LOGIN;
+ALTER ROLE nova_regress_settings SET nova.validate_events = warn;
+\c - nova_regress_settings
+SHOW nova.validate_events;
+SELECT nova.publish('regress.settings', '2', 'RegressSettingsEvent', '{"id": "not a number"}') IS NOT NULL AS published;
+\c - :admin
+SELECT key FROM nova.outbox WHERE event_type = 'RegressSettingsEvent';
+ALTER ROLE nova_regress_settings RESET nova.validate_events;
+DELETE FROM nova.outbox WHERE event_type = 'RegressSettingsEvent';
 DELETE FROM nova.event_schemas WHERE event_type = 'RegressSettingsEvent';
 SELECT nova.revoke_publish('nova_regress_settings', 'regress.settings');
 DROP ROLE nova_regress_settings;

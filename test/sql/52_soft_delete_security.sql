@@ -48,6 +48,44 @@ DELETE FROM sds.moods WHERE id OPERATOR(pg_catalog.=) 'happy';
 RESET ROLE;
 SELECT rolsuper FROM pg_roles WHERE rolname = 'sds_owner';
 SELECT pk, actor FROM nova.audit_log WHERE table_name = 'sds.moods';
+-- the same with a cast from the enum to text: no soft delete, restore or purge runs
+-- it, so it never runs as the extension owner (it records every call with the role
+-- and whether that role is a superuser, and tries to promote the table owner)
+SET ROLE sds_owner;
+CREATE TYPE sds.level AS ENUM ('low', 'high');
+CREATE TABLE sds.cast_calls (by name, super boolean);
+GRANT INSERT ON sds.cast_calls TO PUBLIC;
+CREATE FUNCTION sds.level_text(l sds.level) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE su boolean;
+BEGIN
+  SELECT r.rolsuper INTO su FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) current_user;
+  INSERT INTO sds.cast_calls VALUES (current_user, su);
+  IF su THEN
+    ALTER ROLE sds_owner SUPERUSER;
+  END IF;
+  RETURN pg_catalog.format('%s', l);
+END $$;
+CREATE CAST (sds.level AS text) WITH FUNCTION sds.level_text(sds.level);
+CREATE TABLE sds.levels (id sds.level PRIMARY KEY, note text);
+INSERT INTO sds.levels VALUES ('low', 'l'), ('high', 'h');
+GRANT SELECT (id), DELETE ON sds.levels TO sds_user;
+SELECT 'high'::sds.level::text AS cast_works;   -- the cast is live: one call, as sds_owner
+RESET ROLE;
+SELECT nova.enable_soft_delete('sds.levels');
+GRANT EXECUTE ON FUNCTION nova.restore(regclass, jsonb) TO sds_owner;
+SET ROLE sds_owner;
+DELETE FROM sds.levels WHERE id OPERATOR(pg_catalog.=) 'low';
+SELECT nova.restore('sds.levels', '{"id": "low"}');
+RESET ROLE;
+SET ROLE sds_user;
+DELETE FROM sds.levels WHERE id OPERATOR(pg_catalog.=) 'high';
+RESET ROLE;
+REVOKE EXECUTE ON FUNCTION nova.restore(regclass, jsonb) FROM sds_owner;
+SELECT nova.purge('sds.levels', '0 seconds');  -- as the superuser: audit rows for the purged key
+SELECT rolsuper FROM pg_roles WHERE rolname = 'sds_owner';
+SELECT by, super, count(*) FROM sds.cast_calls GROUP BY 1, 2;
+SELECT action, pk, actor FROM nova.audit_log WHERE table_name = 'sds.levels' ORDER BY id;
+SELECT id, deleted_at IS NULL AS live FROM sds.levels ORDER BY id;
 -- composite and array keys come out as jsonb_build_object would write them
 CREATE TYPE sds.pt AS (x int, y text);
 CREATE TABLE sds.shapes (id sds.pt PRIMARY KEY, arr int[] NOT NULL, UNIQUE (arr));
