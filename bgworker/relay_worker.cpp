@@ -1448,6 +1448,7 @@ void nova_relay_main(Datum) {
   bool logged_no_extension = false;
   bool caught_up = false;          // the last batch emptied the queue
   TimestampTz last_claim = 0;      // when the last batch started
+  TimestampTz last_snapshot = 0;   // when the last snapshot step ran
   for (;;) {
     if (wait_ms > 0) {
       pgstat_report_activity(STATE_IDLE, nullptr);
@@ -1553,7 +1554,13 @@ void nova_relay_main(Datum) {
         break;
     }
     // Caught up: publish the next batch of a snapshot (its commit wakes this loop).
-    if (caught_up) snapshot_step();
+    // A relay that is never caught up (writers keep every batch full) still runs
+    // one snapshot step per nova.relay_idle_timeout, so a snapshot cannot starve.
+    if (caught_up || (result == BatchResult::kMore &&
+                      TimestampDifferenceExceeds(last_snapshot, GetCurrentTimestamp(), nova_guc_relay_idle_timeout))) {
+      last_snapshot = GetCurrentTimestamp();
+      snapshot_step();
+    }
     if (result != BatchResult::kNoExtension) {
       logged_no_extension = false;
       maybe_rotate();
