@@ -15,11 +15,15 @@ using json = nlohmann::json;
 
 // ---- correlation and trace context (docs/correlation.md) -------------------------
 
-// The rules are nova's own (src/core/correlation_rules), so the service accepts
-// exactly what nova.correlation_id accepts; ids come from nova's one UUIDv4
-// generator (src/core/uuid: a CSPRNG, buffered per thread).
+// nova's own rule (src/core/correlation_rules), so nova never refuses what the
+// service forwards, narrowed to printable ASCII without blanks because the service
+// echoes the id in a response header and its access log. Generated ids come from
+// nova's one UUIDv4 generator (src/core/uuid: a CSPRNG, buffered per thread).
 bool valid_correlation_id(const std::string& v) {
-  return !v.empty() && nova::correlation::correlation_id_problem(std::string_view(v)) == nullptr;
+  if (v.empty() || nova::correlation::correlation_id_problem(std::string_view(v)) != nullptr) return false;
+  for (unsigned char ch : v)
+    if (ch < 0x21 || ch > 0x7e) return false;
+  return true;
 }
 
 std::string new_uuid() {
