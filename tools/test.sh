@@ -50,37 +50,51 @@ if want unit && ls test/unit/*.cpp >/dev/null 2>&1; then
   fi
 fi
 
-# ---- regression and isolation against a throwaway preloaded cluster ---------
+# ---- regression: `make installcheck` (a temporary instance, test/regress.conf) -----
+# Pass/fail counting and the failure report shared by every pg_regress run below.
+#   regress_result LABEL RUN_LOG OUTPUT_DIR SERVER_LOG
+regress_result() {
+  local label="$1" log="$2" out="$3" server_log="$4" n_ok n_bad
+  n_ok=$(grep -cE '(\.\.\. ok|^ok [0-9]+)' "$log" || true)
+  n_bad=$(grep -cE '(\.\.\. FAILED|^not ok [0-9]+)' "$log" || true)
+  pass "$label" "$n_ok"
+  if [ "$n_bad" -gt 0 ] || ! grep -qE 'All [0-9]+ tests passed|^# All [0-9]+ tests passed' "$log"; then
+    fail "$label" "$(( n_bad > 0 ? n_bad : 1 ))"
+    echo "======== $label: regression.diffs ========"
+    cat "$out/regression.diffs" 2>/dev/null
+    echo "======== server log (last 200 lines) ========"
+    tail -200 "$server_log" 2>/dev/null
+  fi
+}
+
+# isolation and valgrind: pg_regress against the cluster started below.
 run_pg_regress() {  # $1 = label, $2 = pg_regress binary, rest = args
   local label="$1" bin="$2"; shift 2
   local out="$WORK/$label"
   mkdir -p "$out"
   "$bin" --inputdir="$NOVA_REPO/test" --outputdir="$out" --host="$PGHOST" --port="$PGPORT" --user=postgres \
          --dbname=contrib_regression "$@" 2>&1 | tee "$out/run.log"
-  local n_ok n_bad
-  n_ok=$(grep -cE '(\.\.\. ok|^ok [0-9]+)' "$out/run.log" || true)
-  n_bad=$(grep -cE '(\.\.\. FAILED|^not ok [0-9]+)' "$out/run.log" || true)
-  pass "$label" "$n_ok"
-  if [ "$n_bad" -gt 0 ] || ! grep -qE 'All [0-9]+ tests passed|^# All [0-9]+ tests passed' "$out/run.log"; then
-    fail "$label" "$(( n_bad > 0 ? n_bad : 1 ))"
-    echo "======== $label: regression.diffs ========"
-    cat "$out/regression.diffs" 2>/dev/null
-    echo "======== server log (last 200 lines) ========"
-    tail -200 "$CLUSTER/server.log"
-  fi
+  regress_result "$label" "$out/run.log" "$out" "$CLUSTER/server.log"
 }
 
+# The regression suite is `make installcheck` itself (Makefile REGRESS_OPTS: its own
+# temporary instance preloading nova), run as the cluster user (initdb refuses root)
+# with an output directory that user can write. ISOLATION= leaves the isolation
+# specs to the isolation stage.
+if want regress && ls test/sql/*.sql >/dev/null 2>&1; then
+  nova_log "regression tests (make installcheck)"
+  RG="$WORK/regress"; mkdir -p "$RG"; chmod 755 "$RG"; [ "$(id -u)" -eq 0 ] && chown postgres "$RG"
+  nova_as_run_user make -s -C "$NOVA_REPO" PG_CONFIG="$(nova_pg_config)" NOVA_TEST_HOOKS=1 \
+    REGRESS_OUTPUTDIR="$RG" ISOLATION= installcheck 2>&1 | tee "$WORK/regress.log"
+  regress_result regress "$WORK/regress.log" "$RG" "$RG/log/postmaster.log"
+fi
+
 PGX="$("$(nova_pg_config)" --pkglibdir)/pgxs/src/test"
-if want regress || want isolation || want valgrind; then
+if want isolation || want valgrind; then
   mkdir -p "$CLUSTER"; chmod 755 "$CLUSTER"; [ "$(id -u)" -eq 0 ] && chown postgres "$CLUSTER"
   nova_cluster_init "$CLUSTER" "max_prepared_transactions = 10"
   nova_cluster_start "$CLUSTER" || { fail "cluster start"; }
   nova_cluster_env "$CLUSTER" contrib_regression
-fi
-
-if want regress && ls test/sql/*.sql >/dev/null 2>&1; then
-  nova_log "regression tests (pg_regress)"
-  run_pg_regress regress "$PGX/regress/pg_regress" $(ls test/sql/*.sql | xargs -n1 basename | sed 's/\.sql$//' | sort)
 fi
 
 if want isolation && ls test/specs/*.spec >/dev/null 2>&1; then
@@ -113,7 +127,7 @@ if want valgrind && ls test/sql/*.sql >/dev/null 2>&1 && command -v valgrind >/d
     pass "valgrind memcheck"
   fi
 fi
-if want regress || want isolation; then nova_cluster_stop "$CLUSTER" fast; fi
+if want isolation; then nova_cluster_stop "$CLUSTER" fast; fi
 
 # ---- end-to-end and fault tests ---------------------------------------------
 if want e2e && ls test/e2e/*.sh >/dev/null 2>&1; then
