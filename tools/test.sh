@@ -177,10 +177,14 @@ if want hostile; then
       bash "test/e2e/$name.sh" >"$HOST/e2e-$name.log" 2>&1 || rc=$?
     echo "$rc $(( $(date +%s) - t0 ))" >"$HOST/e2e-$name.rc"
   }
+  # The longest first (40_relay_standby waits ~2 min for pg_basebackup's spread
+  # checkpoint, mostly idle), so the short ones fill the other slot meanwhile.
   hostile_e2e_all() {
-    local t name pids=() live p
-    for t in test/e2e/*.sh; do
-      name="$(basename "$t" .sh)"
+    local name pids=() live p
+    for name in 40_relay_standby 40_relay_long_outage 40_relay_order \
+                $(ls test/e2e/*.sh | xargs -n1 basename | sed 's/\.sh$//' \
+                  | grep -vxE '40_relay_standby|40_relay_long_outage|40_relay_order'); do
+      [ -f "test/e2e/$name.sh" ] || continue
       case " $NOVA_HOSTILE_SKIP " in *" $name "*) continue ;; esac
       case "$name" in ${NOVA_HOSTILE_E2E:-*}) ;; *) continue ;; esac
       while :; do
@@ -208,7 +212,15 @@ if want hostile; then
       $(ls test/sql/*.sql | xargs -n1 basename | sed 's/\.sql$//' | sort) >"$HOST/regress.log" 2>&1
     nova_log "hostile: regression suite ran; $(grep -cE '\.\.\. FAILED|^not ok' "$HOST/regress.log") of $(ls test/sql/*.sql | wc -l) outputs differ under the shadows (not compared)"
     psql -X -q -d contrib_regression -f test/hostile/probe.sql >"$HOST/probe.log" 2>&1
+    # The detector itself: a nova.* function with an unqualified length() must be reported.
+    psql -X -q -d nova -f test/hostile/canary.sql >"$HOST/canary.log" 2>&1
     nova_cluster_stop "$HOST" fast
+    if grep -F 'LOG:  nova-hostile-shadow: function length(text) | caller: ' "$HOST/server.log" \
+         | grep -qF 'PL/pgSQL function nova._hostile_canary()'; then
+      nova_log "hostile: the canary's shadow was reported (the detector works)"
+    else
+      nova_log "hostile: the canary's shadow was NOT reported: the detector is broken"; cat "$HOST/canary.log"; hostile_ok=0
+    fi
   else
     hostile_ok=0
   fi
@@ -226,7 +238,7 @@ if want hostile; then
   nova_log "hostile: $n_e2e e2e scripts ran (skipped: $NOVA_HOSTILE_SKIP)"
   # Which shadow ran, from which nova statement (once per shadow and caller).
   cat "$HOST/server.log" "$HOST/e2e-shadows.log" 2>/dev/null | grep -oE 'LOG:  nova-hostile-shadow: .*' \
-    | sed -E 's/^LOG:  //; s/ \| statement: .*//' | sort | uniq -c | sort -rn >"$HOST/shadows.txt"
+    | grep -v 'nova._hostile_canary()' | sed -E 's/^LOG:  //; s/ \| statement: .*//' | sort | uniq -c | sort -rn >"$HOST/shadows.txt"
   if [ -s "$HOST/shadows.txt" ]; then
     echo "======== hostile: shadows reached from nova's code (count, shadow | caller) ========"
     cut -c1-400 "$HOST/shadows.txt"
