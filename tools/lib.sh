@@ -184,7 +184,7 @@ nova_test_cleanup() {
     nova_cluster_stop "$d" immediate
     if [ -n "${NOVA_HOSTILE_REPORT:-}" ] && [ -f "$d/server.log" ]; then
       # A shadow reached from nova, or a crash (signal 9 is a test's own kill -9).
-      grep -E 'LOG:  nova-hostile-shadow: |terminated by signal' "$d/server.log" | grep -v 'terminated by signal 9:' \
+      grep -E 'LOG:  nova-hostile-(shadow|stored): |terminated by signal' "$d/server.log" | grep -v 'terminated by signal 9:' \
         >>"$NOVA_HOSTILE_REPORT" || true
     fi
     if [ "${NOVA_KEEP:-0}" = 1 ]; then nova_log "kept $d"; else rm -rf "$d"; fi

@@ -8,6 +8,8 @@
 #   tools/test.sh                      everything
 #   tools/test.sh unit regress         only those stages (unit regress isolation e2e hostile upgrade fuzz valgrind)
 #   NOVA_E2E='outbox*' tools/test.sh e2e    only matching e2e scripts
+#   NOVA_HOSTILE_E2E='40_*' tools/test.sh hostile   only matching e2e scripts in the hostile stage
+#   NOVA_HOSTILE_JOBS=2                hostile e2e scripts run at a time (default 2)
 #   NOVA_FUZZ_SECONDS=60               per fuzz target (default 30)
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -155,8 +157,10 @@ fi
 # appears outside src/pg/run_as.cpp.
 # e2e scripts not run hostile (docs/security.md lists them):
 #   40_relay_search_path  its subject is a search_path full of shadows: it plants its
-#                         own in schema `evil` and counts their calls; a second set in
-#                         `hostile` changes what it measures, not what nova runs.
+#                         own in schema `evil` and counts their calls, and its
+#                         ALTER DATABASE nova SET search_path = evil, ... takes precedence
+#                         over the stage's ALTER ROLE ALL SET, so `hostile` would not
+#                         even be on the path it tests.
 #   90_one_run_as         a grep of the sources, no database; run once below.
 NOVA_HOSTILE_SKIP="40_relay_search_path 90_one_run_as"
 if want hostile; then
@@ -244,6 +248,8 @@ if want hostile; then
     cut -c1-400 "$HOST/shadows.txt"
     hostile_ok=0
   fi
+  n_stored=$(cat "$HOST/server.log" "$HOST/e2e-shadows.log" 2>/dev/null | grep -c 'LOG:  nova-hostile-stored: ' || true)
+  nova_log "hostile: $n_stored shadow calls from the tests' own stored expressions (CHECK, default, view) during nova's statements (not nova's)"
   # A crash (a test's own kill -9 of a process is not one).
   if grep -hE 'terminated by signal|was terminated by|server process .* exited abnormally' "$HOST/server.log" "$HOST/e2e-shadows.log" 2>/dev/null \
        | grep -v 'terminated by signal 9:'; then
