@@ -33,10 +33,16 @@ REGRESS     = $(sort $(basename $(notdir $(wildcard test/sql/*.sql))))
 ISOLATION   = $(sort $(basename $(notdir $(wildcard test/specs/*.spec))))
 # `make installcheck` is self-contained (docs/operations.md, "Tests"): pg_regress starts a
 # temporary instance that preloads nova (test/regress.conf), so run `make NOVA_TEST_HOOKS=1
-# install` first. initdb refuses root: as root, tools/test.sh runs the same tests against a
-# cluster it starts as the postgres user.
-REGRESS_OPTS = --inputdir=test --temp-instance=build/tmp_check --temp-config=test/regress.conf
-ISOLATION_OPTS = --inputdir=test --temp-instance=build/tmp_check_iso --temp-config=test/regress.conf
+# install` first. initdb refuses root: tools/test.sh runs it as the postgres user with
+# REGRESS_OUTPUTDIR set to a directory that user can write (results, diffs, the temporary
+# instance and its log/postmaster.log go there; default: the source tree).
+REGRESS_OUTPUTDIR ?= .
+REGRESS_TMPDIR = $(if $(filter .,$(REGRESS_OUTPUTDIR)),build,$(REGRESS_OUTPUTDIR))
+REGRESS_OPTS = --inputdir=test --outputdir=$(REGRESS_OUTPUTDIR) --temp-instance=$(REGRESS_TMPDIR)/tmp_check \
+               --temp-config=test/regress.conf --encoding=UTF8 --no-locale
+ISOLATION_OPTS = --inputdir=test --outputdir=$(REGRESS_OUTPUTDIR)/output_iso \
+                 --temp-instance=$(REGRESS_TMPDIR)/tmp_check_iso --temp-config=test/regress.conf \
+                 --encoding=UTF8 --no-locale
 
 PG_CONFIG  ?= pg_config
 PG_INCLUDE := $(shell $(PG_CONFIG) --includedir-server)

@@ -52,6 +52,12 @@ snap_done() { [ "$(nova_psql -c "SELECT state FROM nova.snapshots WHERE id = $id
 nova_wait_for 300 "snapshot done" snap_done || nova_die "snapshot not done: $(nova_psql -c "SELECT row_to_json(s) FROM nova.snapshots s WHERE id = $id")"
 kill "$load" 2>/dev/null || true
 wait "$load" 2>/dev/null || true
+# pgbench is gone, but an UPDATE it had sent runs on to its commit (its backend only
+# notices the closed connection afterwards): wait for those too, or their events could
+# come after the drain and the consumption below while their rows are read as latest.
+nova_wait_for 60 "the writers' last updates" bash -c \
+  "[ \"\$(psql -X -At -c \"SELECT count(*) FROM pg_stat_activity WHERE application_name OPERATOR(pg_catalog.=) 'pgbench'\")\" = 0 ]" \
+  || nova_die "pgbench sessions still running"
 nova_relay_wait_drained 120 || nova_die "outbox not drained: $(nova_psql -c 'SELECT nova.status()')"
 
 nova_psql -c "SELECT format('snapshot %s: %s rows (estimated %s) in %s s = %s rows/s', id, rows_done, rows_estimated,

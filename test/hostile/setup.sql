@@ -21,8 +21,51 @@ SET client_min_messages = warning;
 CREATE SCHEMA hostile;
 GRANT USAGE ON SCHEMA hostile TO PUBLIC;
 
+-- Is the shadow `shadow` ('function f(args)' / 'operator op(l, r)') used by a stored
+-- expression of a test's own table named in nova's statement `stmt` (a CHECK
+-- constraint, column default, index, policy, trigger condition or view the test
+-- created under this search_path)? nova's UPDATE of such a table evaluates the
+-- test's constraint, which is not nova's SQL. A function nova's statement itself
+-- calls by its bare name is still nova's.
+CREATE FUNCTION hostile._stored_use(shadow text, stmt text) RETURNS boolean
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  obj oid;
+  cls oid;
+  fn text;
+BEGIN
+  IF shadow LIKE 'function %' THEN
+    obj := to_regprocedure('hostile.' || substr(shadow, 10));
+    cls := 'pg_proc'::regclass;
+    fn := regexp_replace(substr(shadow, 10), '\(.*$', '');
+    IF stmt ~* ('(^|[^.a-z0-9_"])' || fn || '\s*\(') THEN
+      RETURN false;
+    END IF;
+  ELSIF shadow LIKE 'operator %' THEN
+    obj := to_regoperator('hostile.' || substr(shadow, 10));
+    cls := 'pg_operator'::regclass;
+  END IF;
+  IF obj IS NULL THEN
+    RETURN false;
+  END IF;
+  RETURN EXISTS (
+    SELECT 1
+      FROM pg_depend d
+      LEFT JOIN pg_constraint c ON d.classid = 'pg_constraint'::regclass AND c.oid = d.objid
+      LEFT JOIN pg_attrdef a ON d.classid = 'pg_attrdef'::regclass AND a.oid = d.objid
+      LEFT JOIN pg_policy p ON d.classid = 'pg_policy'::regclass AND p.oid = d.objid
+      LEFT JOIN pg_trigger t ON d.classid = 'pg_trigger'::regclass AND t.oid = d.objid
+      LEFT JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid
+      LEFT JOIN pg_index i ON d.classid = 'pg_class'::regclass AND i.indexrelid = d.objid
+      JOIN pg_class rel ON rel.oid = coalesce(c.conrelid, a.adrelid, p.polrelid, t.tgrelid, r.ev_class, i.indrelid)
+     WHERE d.refclassid = cls AND d.refobjid = obj
+       AND rel.relnamespace NOT IN ('nova'::regnamespace, 'hostile'::regnamespace)
+       AND position(rel.relname in stmt) > 0);
+END
+$fn$;
+
 -- Is the caller nova? `ctx` is PG_CONTEXT below the shadow's own frames.
-CREATE FUNCTION hostile._caller_is_nova(ctx text) RETURNS boolean
+CREATE FUNCTION hostile._caller_is_nova(ctx text, shadow text) RETURNS boolean
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
   rest text;
@@ -47,9 +90,22 @@ BEGIN
       IF p > 0 AND (best IS NULL OR p < best) THEN best := p; kind := m[2]; END IF;
     END LOOP;
     IF kind = 'c' THEN
+      IF hostile._stored_use(shadow, substr(rest, 1, coalesce(best - 1, length(rest) - 1))) THEN
+        -- Counted by the stage, not failed: the test's own constraint, default, view, ...
+        RAISE LOG 'nova-hostile-stored: % | caller: %', shadow, left(replace(ctx, E'\n', ' <- '), 300);
+        RETURN false;
+      END IF;
       RETURN true;
     END IF;
     ctx := substr(rest, best + 2);
+  END IF;
+  -- The SQL and PL/pgSQL functions of the frozen 1.0 catalog (src/sql/versions/,
+  -- CREATE EXTENSION nova VERSION '1.0' in the dump/restore and upgrade tests) are
+  -- the release this stage was written against and are replaced by ALTER EXTENSION
+  -- UPDATE: not reported. Statements the current library runs (kind 'c') still are.
+  IF EXISTS (SELECT 1 FROM pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'nova'
+                                            AND e.extversion OPERATOR(pg_catalog.=) '1.0') THEN
+    RETURN false;
   END IF;
   IF ctx LIKE 'PL/pgSQL function %' THEN
     RETURN ctx LIKE 'PL/pgSQL function nova.%';
@@ -75,7 +131,7 @@ BEGIN
   ctx := substr(ctx, p + 1);
   p := position(E'\n' in ctx);
   ctx := CASE WHEN p = 0 THEN '' ELSE substr(ctx, p + 1) END;
-  IF hostile._caller_is_nova(ctx) THEN
+  IF hostile._caller_is_nova(ctx, shadow) THEN
     RAISE LOG 'nova-hostile-shadow: % | caller: % | statement: %', shadow,
       left(replace(ctx, E'\n', ' <- '), 600), left(replace(current_query(), E'\n', ' '), 300);
   END IF;
