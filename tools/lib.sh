@@ -223,7 +223,8 @@ nova_hostile_prepare() {
 }
 
 # nova_check_key_order TOPIC: consume TOPIC and check it against public.items
-# (tools/check_key_order.py): nothing lost, last message per key = latest row.
+# (tools/check_key_order.py): nothing lost, each key's values in order of first
+# appearance (duplicates allowed), last message per key = latest row.
 nova_check_key_order() {
   nova_kafka_consume "$1" 60 >"$NOVA_CLUSTER/items.jsonl"
   nova_psql -c "SELECT json_build_object('key', id::text, 'payload', to_jsonb(i)) FROM public.items i" >"$NOVA_CLUSTER/final.jsonl"

@@ -181,13 +181,12 @@ if want hostile; then
       bash "test/e2e/$name.sh" >"$HOST/e2e-$name.log" 2>&1 || rc=$?
     echo "$rc $(( $(date +%s) - t0 ))" >"$HOST/e2e-$name.rc"
   }
-  # The longest first (40_relay_standby waits ~2 min for pg_basebackup's spread
-  # checkpoint, mostly idle), so the short ones fill the other slot meanwhile.
+  # The longest first, so the short ones fill the other slot meanwhile.
   hostile_e2e_all() {
     local name pids=() live p
-    for name in 40_relay_standby 40_relay_long_outage 40_relay_order \
+    for name in 40_relay_long_outage 45_snapshot 40_relay_order \
                 $(ls test/e2e/*.sh | xargs -n1 basename | sed 's/\.sh$//' \
-                  | grep -vxE '40_relay_standby|40_relay_long_outage|40_relay_order'); do
+                  | grep -vxE '40_relay_long_outage|45_snapshot|40_relay_order'); do
       [ -f "test/e2e/$name.sh" ] || continue
       case " $NOVA_HOSTILE_SKIP " in *" $name "*) continue ;; esac
       case "$name" in ${NOVA_HOSTILE_E2E:-*}) ;; *) continue ;; esac

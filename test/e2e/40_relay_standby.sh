@@ -15,7 +15,7 @@ SQL
 # The standby: base backup with recovery settings, its own port, brokers configured.
 STANDBY="$(nova_tmpdir relay_standby)"
 NOVA_CLEANUP_DIRS+=("$STANDBY")
-nova_as_run_user "$(nova_pg_bindir)/pg_basebackup" -h "$PGHOST" -p "$PGPORT" -U postgres -D "$STANDBY/data" -R -X stream \
+nova_as_run_user "$(nova_pg_bindir)/pg_basebackup" -h "$PGHOST" -p "$PGPORT" -U postgres -D "$STANDBY/data" -R -X stream --checkpoint=fast \
   || nova_die "pg_basebackup failed"
 sport="$(nova_free_port)"; echo "$sport" >"$STANDBY/port"
 {
