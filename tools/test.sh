@@ -235,7 +235,7 @@ if want hostile; then
     if [ "$rc" = 0 ]; then
       nova_log "hostile: e2e $name ok (${secs}s)"
     else
-      hostile_ok=0; tail -20 "$HOST/e2e-$name.log"; nova_log "hostile: e2e $name FAILED (exit $rc, ${secs}s)"
+      hostile_ok=0; grep -E "FAIL|Error|error:" "$HOST/e2e-$name.log" | head -20; tail -20 "$HOST/e2e-$name.log"; nova_log "hostile: e2e $name FAILED (exit $rc, ${secs}s)"
     fi
   done
   nova_log "hostile: $n_e2e e2e scripts ran (skipped: $NOVA_HOSTILE_SKIP)"
