@@ -1149,12 +1149,15 @@ bool outage_reachable() {
 // Idle (nothing due): is Kafka still reachable? Nothing is sent, so no delivery report
 // would tell: the error callback's "all brokers down" (served by polling the producer
 // here) or an unanswered metadata request does. Asks at most once per `interval`
-// (half of message.timeout.ms, 100 ms to 1 s) since Kafka last answered, waiting as
-// long at most, so an idle relay shows broker_down within message.timeout.ms (at
-// most 2 s) of the brokers going away (docs/relay.md, "Outages").
+// (half of message.timeout.ms, 100 ms to 1 s) since Kafka last answered, waiting up
+// to half of message.timeout.ms (100 ms to 5 s) for the answer, so an idle relay
+// shows broker_down within message.timeout.ms (at most 6 s) of the brokers going
+// away, and a slow answer on a loaded machine is not taken for an outage
+// (docs/relay.md, "Outages").
 TimestampTz g_last_contact = 0;  // Kafka's last answer: an acknowledgement or metadata
 
 int idle_check_interval_ms() { return Max(100, Min(kIdleCheckMs, g_sink->message_timeout_ms() / 2)); }
+int idle_answer_wait_ms() { return Max(100, Min(5000, g_sink->message_timeout_ms() / 2)); }
 
 bool idle_kafka_reachable() {
   int interval = idle_check_interval_ms();
@@ -1164,7 +1167,7 @@ bool idle_kafka_reachable() {
   TimestampTz now = GetCurrentTimestamp();
   if (!TimestampDifferenceExceeds(g_last_contact, now, interval)) return true;
   pgstat_report_activity(STATE_RUNNING, "nova relay: asking Kafka for metadata (idle)");
-  bool ok = g_sink->brokers_reachable(Min(kReachTimeoutMs, interval));
+  bool ok = g_sink->brokers_reachable(idle_answer_wait_ms());
   emit_kafka_logs();
   if (ok) g_last_contact = GetCurrentTimestamp();
   return ok;
