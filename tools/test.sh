@@ -37,6 +37,18 @@ export NOVA_TEST_HOOKS=1
 nova_build
 nova_install
 
+# What the cluster user reads from the tree (make installcheck's Makefile and inputs,
+# valgrind's suppressions): the checkout itself, or, when that user cannot read it
+# (a clone under /root, mode 700), a copy of those parts in the scratch directory.
+RUN_REPO="$NOVA_REPO"
+if ! nova_as_run_user test -r "$NOVA_REPO/Makefile" -a -r "$NOVA_REPO/test/valgrind.supp" 2>/dev/null; then
+  RUN_REPO="$WORK/repo"; mkdir -p "$RUN_REPO"
+  tar -C "$NOVA_REPO" --exclude='*.o' --exclude='*.so' --exclude='*.bc' -cf - Makefile nova.control src bgworker test \
+    | tar -C "$RUN_REPO" -xf -
+  [ "$(id -u)" -eq 0 ] && chown -R postgres "$RUN_REPO"
+  nova_log "the cluster user cannot read $NOVA_REPO: it uses a copy of the test inputs in $RUN_REPO"
+fi
+
 # ---- unit tests -------------------------------------------------------------
 if want unit && ls test/unit/*.cpp >/dev/null 2>&1; then
   nova_log "unit tests"
@@ -86,7 +98,7 @@ run_pg_regress() {  # $1 = label, $2 = pg_regress binary, rest = args
 if want regress && ls test/sql/*.sql >/dev/null 2>&1; then
   nova_log "regression tests (make installcheck)"
   RG="$WORK/regress"; mkdir -p "$RG"; chmod 755 "$RG"; [ "$(id -u)" -eq 0 ] && chown postgres "$RG"
-  nova_as_run_user make -s -C "$NOVA_REPO" PG_CONFIG="$(nova_pg_config)" NOVA_TEST_HOOKS=1 \
+  nova_as_run_user make -s -C "$RUN_REPO" PG_CONFIG="$(nova_pg_config)" NOVA_TEST_HOOKS=1 \
     REGRESS_OUTPUTDIR="$RG" ISOLATION= installcheck 2>&1 | tee "$WORK/regress.log"
   regress_result regress "$WORK/regress.log" "$RG" "$RG/log/postmaster.log"
 fi
@@ -112,7 +124,7 @@ if want valgrind && ls test/sql/*.sql >/dev/null 2>&1 && command -v valgrind >/d
   nova_cluster_stop "$CLUSTER" fast
   # Run the postmaster under valgrind; every backend it forks is checked.
   nova_as_run_user valgrind --quiet --trace-children=yes --error-exitcode=0 --leak-check=no \
-     --suppressions="$NOVA_REPO/test/valgrind.supp" --log-file="$VG/vg.%p.log" \
+     --suppressions="$RUN_REPO/test/valgrind.supp" --log-file="$VG/vg.%p.log" \
      "$(nova_pg_bindir)/postgres" -D "$CLUSTER/data" >"$CLUSTER/server.log" 2>&1 &
   nova_wait_for 120 "postgres under valgrind" "$(nova_pg_bindir)/pg_isready" -q -h "$CLUSTER" -p "$(cat "$CLUSTER/port")" || true
   run_pg_regress valgrind "$PGX/regress/pg_regress" $(ls test/sql/*.sql | xargs -n1 basename | sed 's/\.sql$//' | sort)
