@@ -259,6 +259,7 @@ bool breaker_refusing(const char *st) { return strcmp(st, "OPEN") == 0 || strcmp
 bool g_outage = false;
 bool g_outage_unreachable = false;  // during this outage, a metadata request went unanswered
 TimestampTz g_outage_since = 0;
+TimestampTz g_last_contact = 0;     // Kafka's last answer: an acknowledgement or metadata
 
 void enter_outage(const char *why) {
   if (g_outage) return;
@@ -270,9 +271,11 @@ void enter_outage(const char *why) {
                        why)));
 }
 
-// probe_events: how many events the batch that ended the outage sent (the probe: 1;
-// 0 when a broker answered and nothing was due).
-void leave_outage(int probe_events) {
+// Kafka answered (an acknowledgement, or metadata with nothing due): note the contact
+// and end an outage if there is one. probe_events: how many events the batch that
+// ended it sent (the probe: 1; 0 when a broker answered and nothing was due).
+void kafka_answered(int probe_events) {
+  g_last_contact = GetCurrentTimestamp();
   if (!g_outage) return;
   long secs;
   int usecs;
@@ -1154,8 +1157,6 @@ bool outage_reachable() {
 // shows broker_down within message.timeout.ms (at most 6 s) of the brokers going
 // away, and a slow answer on a loaded machine is not taken for an outage
 // (docs/relay.md, "Outages").
-TimestampTz g_last_contact = 0;  // Kafka's last answer: an acknowledgement or metadata
-
 int idle_check_interval_ms() { return Max(100, Min(kIdleCheckMs, g_sink->message_timeout_ms() / 2)); }
 int idle_answer_wait_ms() { return Max(100, Min(5000, g_sink->message_timeout_ms() / 2)); }
 
@@ -1194,8 +1195,7 @@ BatchResult run_batch(int *wait_ms) {
   int n = claim(limit);
   if (n == 0) {
     if (g_outage) {
-      leave_outage(0);  // a broker answers and nothing is due: nothing to probe with
-      g_last_contact = GetCurrentTimestamp();
+      kafka_answered(0);  // a broker answers and nothing is due: nothing to probe with
     } else if (!idle_kafka_reachable()) {
       const char *why = "no Kafka broker answers while the relay is idle";
       set_error(why);
@@ -1242,10 +1242,7 @@ BatchResult run_batch(int *wait_ms) {
   }
   bool any_ok = false;
   for (int i = 0; i < n && !any_ok; i++) any_ok = b->msgs[i].done && b->msgs[i].ok;
-  if (any_ok) {
-    leave_outage(n);  // n: the probe batch's size (1 during an outage, see `limit`)
-    g_last_contact = GetCurrentTimestamp();
-  }
+  if (any_ok) kafka_answered(n);  // n: the probe batch's size (1 during an outage, see `limit`)
   if (g_outage) {
     *wait_ms = kOutagePollMs;
     return BatchResult::kBrokerDown;

@@ -188,10 +188,9 @@ char *batch_sql(Relation rel, const Job &job, bool from_start) {
   return s.data;
 }
 
-// One step inside a transaction; *job_id is set as soon as a job is picked.
-uint64 g_batch_rows = 0;  // rows of the batch step_in_xact wrote (counted once committed)
-
-bool step_in_xact(volatile int64 *job_id) {
+// One step inside a transaction; *job_id is set as soon as a job is picked, *rows to
+// the number of snapshot events the batch wrote (0 unless it wrote some).
+bool step_in_xact(volatile int64 *job_id, volatile uint64 *rows) {
   Oid nsp = get_namespace_oid("nova", true);
   if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("snapshot_jobs", nsp))) return false;
 
@@ -255,7 +254,7 @@ bool step_in_xact(volatile int64 *job_id) {
   Datum cur = (Datum)0;
   if (rd.last_key) cur = PointerGetDatum(construct_array(rd.last_key, job.nkeys, TEXTOID, -1, false, TYPALIGN_INT));
   update_job(kAdvanceSql, job.id, cur, rd.last_key == nullptr, rd.rows, done);
-  g_batch_rows = rd.rows;
+  *rows = rd.rows;
   return true;
 }
 
@@ -283,18 +282,18 @@ static bool snapshot_step_now() {
   MemoryContext old = MemoryContextSwitchTo(cxt);
   volatile bool did = false;
   volatile int64 job_id = 0;
+  volatile uint64 rows = 0;
   SetCurrentStatementStartTimestamp();
   StartTransactionCommand();
   PG_TRY();
   {
     SPI_connect();
     PushActiveSnapshot(GetTransactionSnapshot());
-    g_batch_rows = 0;
-    if (OidIsValid(get_extension_oid("nova", true))) did = step_in_xact(&job_id);
+    if (OidIsValid(get_extension_oid("nova", true))) did = step_in_xact(&job_id, &rows);
     PopActiveSnapshot();
     SPI_finish();
     CommitTransactionCommand();
-    nova::metrics::add(nova::metrics::kSnapshotRows, g_batch_rows);
+    nova::metrics::add(nova::metrics::kSnapshotRows, rows);  // counted once committed
   }
   PG_CATCH();
   {

@@ -134,7 +134,7 @@ bool Partition::key_equals(uint32_t e, const char *key, size_t key_len) const no
 uint32_t Partition::lookup(uint64_t hash, uint32_t database, const char *key, size_t key_len,
                            uint32_t *prev) noexcept {
   uint32_t p = kNil;
-  uint32_t e = buckets()[(hash >> 20) % nbuckets_];
+  uint32_t e = buckets()[bucket_of(hash)];
   // insert() keeps every chain at most kMaxChain long; the walk is bounded here too.
   for (uint32_t walked = 0; e != kNil; walked++) {
     if (walked == kMaxChain) {
@@ -168,7 +168,7 @@ void Partition::lru_push_front(uint32_t e) noexcept {
 
 void Partition::unlink_and_free(uint32_t e, uint32_t prev_in_bucket) noexcept {
   Head *h = head(e);
-  if (prev_in_bucket == kNil) buckets()[(h->hash >> 20) % nbuckets_] = h->bucket_next;
+  if (prev_in_bucket == kNil) buckets()[bucket_of(h->hash)] = h->bucket_next;
   else head(prev_in_bucket)->bucket_next = h->bucket_next;
   lru_unlink(e);
   uint32_t n = h->nchunks;
@@ -184,7 +184,7 @@ void Partition::unlink_and_free(uint32_t e, uint32_t prev_in_bucket) noexcept {
 
 void Partition::unlink_entry(uint32_t e) noexcept {
   uint32_t p = kNil;
-  uint32_t x = buckets()[(head(e)->hash >> 20) % nbuckets_];
+  uint32_t x = buckets()[bucket_of(head(e)->hash)];
   while (x != kNil && x != e) {
     p = x;
     x = head(x)->bucket_next;
@@ -242,7 +242,7 @@ uint32_t Partition::insert(uint64_t hash, uint32_t database, const char *key, si
       room -= k;
     }
   }
-  uint32_t *bucket = &buckets()[(hash >> 20) % nbuckets_];
+  uint32_t *bucket = &buckets()[bucket_of(hash)];
   // A full chain gives up its last (longest-unchanged) entry: crafted colliding
   // keys cannot make any walk longer than kMaxChain (kv_arena.h).
   uint32_t chain = 0, tail = kNil, before_tail = kNil;
@@ -393,11 +393,9 @@ uint32_t Partition::chain_length(uint64_t hash) const noexcept {
   uint32_t n = 0;
   const uint32_t *b = reinterpret_cast<const uint32_t *>(reinterpret_cast<const char *>(this) +
                                                          ((sizeof(Partition) + 7) & ~size_t(7)));
-  for (uint32_t x = b[(hash >> 20) % nbuckets_]; x != kNil; x = head(x)->bucket_next) n++;
+  for (uint32_t x = b[bucket_of(hash)]; x != kNil; x = head(x)->bucket_next) n++;
   return n;
 }
-
-uint32_t Partition::bucket_of(uint64_t hash) const noexcept { return static_cast<uint32_t>((hash >> 20) % nbuckets_); }
 
 void Partition::add_stats(Stats *out) const noexcept {
   out->hits += stats_.hits;

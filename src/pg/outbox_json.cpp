@@ -157,13 +157,18 @@ char *datetime_key_text(const Column *c, Datum value) {
   return pstrdup(buf);
 }
 
-// A float key as float4out/float8out print it with extra_float_digits >= 1 (the default).
-char *float_key_text(double d, bool is_float4) {
-  char *buf = static_cast<char *>(palloc(32));
+// A float as float4out/float8out print it with extra_float_digits >= 1 (the
+// default): shortest round-trip digits, NaN and infinities by name. buf: 32 bytes.
+void shortest_float_text(double d, bool is_float4, char *buf) {
   if (is_float4)
     float_to_shortest_decimal_buf(static_cast<float>(d), buf);
   else
     double_to_shortest_decimal_buf(d, buf);
+}
+
+char *float_key_text(double d, bool is_float4) {
+  char *buf = static_cast<char *>(palloc(32));
+  shortest_float_text(d, is_float4, buf);
   return buf;
 }
 
@@ -184,10 +189,7 @@ void float_value(JsonbValue *v, double d, bool is_float4) {
     return;
   }
   char buf[32];
-  if (is_float4)
-    float_to_shortest_decimal_buf(static_cast<float>(d), buf);
-  else
-    double_to_shortest_decimal_buf(d, buf);
+  shortest_float_text(d, is_float4, buf);
   v->type = jbvNumeric;
   v->val.numeric = DatumGetNumeric(
       DirectFunctionCall3(numeric_in, CStringGetDatum(buf), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
