@@ -10,7 +10,7 @@ source "$(dirname "$0")/../../tools/lib.sh"
 source "$NOVA_REPO/tools/kafka.sh"
 BACKLOG=20000
 nova_test_cluster snapshot_busy
-nova_kafka_start --brokers 1 --topic nova.busy:2 --topic nova.busy_rows:2
+nova_kafka_start --brokers 1 --topic nova.busy:2
 nova_psql >/dev/null <<'SQL'
 ALTER SYSTEM SET nova.relay_batch_size = 1;
 ALTER SYSTEM SET nova.relay_idle_timeout = 100;
@@ -46,16 +46,15 @@ for p in "${pending_when_progress[@]}"; do [ "${p#*:}" -gt 0 ] && busy_steps=$((
 [ "$busy_steps" -ge 3 ] || { echo "FAIL: the snapshot progressed only after the backlog (steps while busy: $busy_steps)"; rc=1; }
 
 nova_relay_wait_drained 300 || nova_die "not drained: $(nova_psql -c 'SELECT nova.status()')"
-got="$(/usr/bin/python3 - "$NOVA_KAFKA_BOOTSTRAP" <<'PY'
-import sys
-from kafka import KafkaConsumer
-c = KafkaConsumer("nova.busy", bootstrap_servers=sys.argv[1], auto_offset_reset="earliest",
-                  consumer_timeout_ms=5000, enable_auto_commit=False)
+nova_kafka_consume nova.busy 60 >"$NOVA_CLUSTER/busy.jsonl"
+got="$(/usr/bin/python3 - "$NOVA_CLUSTER/busy.jsonl" <<'PY'
+import json, sys
 backlog, snap = set(), set()
-for m in c:
-    h = dict((k, v.decode()) for k, v in (m.headers or []))
-    if h.get("event-type") == "Backlog": backlog.add(m.key)
-    elif h.get("snapshot") == "true": snap.add(m.key)
+for m in map(json.loads, filter(str.strip, open(sys.argv[1]))):
+    h = m.get("headers") or []
+    h = dict(zip(h[0::2], h[1::2]))
+    if h.get("event-type") == "Backlog": backlog.add(m["key"])
+    elif h.get("snapshot") == "true": snap.add(m["key"])
 print(len(backlog), len(snap))
 PY
 )"
